@@ -1,0 +1,3 @@
+"""zonesolve: joint dependency resolution for illumos / Solaris zones."""
+
+__version__ = "0.1.0"

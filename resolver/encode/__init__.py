@@ -1,0 +1,1 @@
+"""Encoding the planning problem as CNF: one module per concern."""

@@ -1,0 +1,227 @@
+"""The pure data model: packages, dependencies, images, the fleet, operations.
+
+Frozen, slotted dataclasses. Knows nothing of SAT, lark or TOML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from resolver.errors import Location
+from resolver.fmri import Fmri
+
+Tags = tuple[tuple[str, str], ...]  # variant.* / facet.* attributes on an action
+
+
+class DepType(str, Enum):
+    REQUIRE = "require"
+    REQUIRE_ANY = "require-any"
+    OPTIONAL = "optional"
+    EXCLUDE = "exclude"
+    INCORPORATE = "incorporate"
+    CONDITIONAL = "conditional"
+    GROUP = "group"
+    GROUP_ANY = "group-any"
+    ORIGIN = "origin"
+    PARENT = "parent"
+
+
+#: Types whose targets the candidate closure follows (ips-semantics 7.2 step 8).
+CLOSURE_TYPES = frozenset(
+    {DepType.REQUIRE, DepType.REQUIRE_ANY, DepType.CONDITIONAL, DepType.GROUP, DepType.GROUP_ANY}
+)
+#: Types that take several fmri= values.
+MULTI_FMRI_TYPES = frozenset({DepType.REQUIRE_ANY, DepType.GROUP_ANY, DepType.GROUP})
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """One ``depend`` action.
+
+    ``fmris`` holds every fmri= value (only require-any and group-any use more
+    than the first); ``predicate`` is set for conditional; ``tags`` are the
+    action's variant/facet attributes, filtered per image.
+    """
+
+    type: DepType
+    fmris: tuple[Fmri, ...]
+    predicate: Fmri | None = None
+    root_image: bool = False
+    tags: Tags = ()
+
+    @property
+    def fmri(self) -> Fmri:
+        return self.fmris[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Svr4Params:
+    """Solaris 10 SVR4 package parameters (pkginfo(4)), as ``set`` actions."""
+
+    allzones: bool = False
+    thiszone: bool = False
+    hollow: bool = False
+    interactive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """One package version: what the solver needs from its manifest."""
+
+    fmri: Fmri  # always with publisher and version
+    depends: tuple[Dependency, ...] = ()
+    obsolete: bool = False
+    renamed: bool = False
+    #: ``set name=variant.X value=...`` declarations: (X, values)
+    variants: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    install_hold: str | None = None
+    explicit_install: bool = False
+    svr4: Svr4Params | None = None
+    where: Location | None = field(default=None, compare=False)
+
+    @property
+    def stem(self) -> str:
+        return self.fmri.stem
+
+    @property
+    def publisher(self) -> str:
+        assert self.fmri.publisher is not None
+        return self.fmri.publisher
+
+    @property
+    def is_incorporation(self) -> bool:
+        return any(d.type is DepType.INCORPORATE for d in self.depends)
+
+
+class Brand(str, Enum):
+    """Zone brands. The global zone has no brand of its own except ``native``
+    (a Solaris 10 global zone, whose zones follow the SVR4 rules)."""
+
+    LIPKG = "lipkg"
+    SPARSE = "sparse"
+    PKGSRC = "pkgsrc"
+    IPKG = "ipkg"
+    NATIVE = "native"
+
+    @property
+    def linked(self) -> bool:
+        """Linked images follow the global zone through parent dependencies."""
+        return self in (Brand.LIPKG, Brand.SPARSE, Brand.PKGSRC)
+
+
+@dataclass(frozen=True, slots=True)
+class Publisher:
+    name: str
+    sticky: bool = True
+
+
+ZONE_VARIANT = "variant.opensolaris.zone"
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """One image of the fleet: the global zone (no parent) or a zone."""
+
+    name: str
+    publishers: tuple[Publisher, ...]
+    parent: str | None = None
+    brand: Brand | None = None
+    variants: tuple[tuple[str, str], ...] = ()
+    facets: tuple[tuple[str, bool], ...] = ()
+    installed: tuple[Fmri, ...] = ()
+    frozen: tuple[str, ...] = ()
+    avoid: tuple[str, ...] = ()
+    where: Location | None = field(default=None, compare=False)
+
+    @property
+    def is_global(self) -> bool:
+        return self.parent is None
+
+    @property
+    def linked(self) -> bool:
+        """A zone that follows its parent through parent dependencies."""
+        return self.parent is not None and self.brand is not None and self.brand.linked
+
+    @property
+    def variant_map(self) -> Mapping[str, str]:
+        """Image variants, with variant.opensolaris.zone defaulted by role."""
+        out = {ZONE_VARIANT: "global" if self.is_global else "nonglobal"}
+        out.update(self.variants)
+        return out
+
+    @property
+    def facet_map(self) -> Mapping[str, bool]:
+        return dict(self.facets)
+
+    def publisher_rank(self, name: str) -> int:
+        for i, pub in enumerate(self.publishers):
+            if pub.name == name:
+                return i
+        return 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A ``[[source]]``: a directory, file repository or catalog directory."""
+
+    path: str  # resolved against the fleet file's directory
+    publisher: str | None = None
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class InlineManifest:
+    """A ``[[manifest]]`` table's text."""
+
+    text: str
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """One host: its images and where packages come from."""
+
+    path: str
+    images: tuple[Image, ...]
+    sources: tuple[Source, ...] = ()
+    manifests: tuple[InlineManifest, ...] = ()
+
+    @property
+    def global_zone(self) -> Image:
+        return next(i for i in self.images if i.is_global)
+
+    def image(self, name: str) -> Image:
+        for img in self.images:
+            if img.name == name:
+                return img
+        raise KeyError(name)
+
+    def children(self, name: str) -> tuple[Image, ...]:
+        return tuple(i for i in self.images if i.parent == name)
+
+
+class Verb(str, Enum):
+    INSTALL = "install"
+    UPDATE = "update"
+    UNINSTALL = "uninstall"
+    ATTACH = "attach"
+    PATCH = "patch"
+    AUDIT = "audit"
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """What the user asked for: one command line."""
+
+    verb: Verb
+    args: tuple[str, ...] = ()
+    image: str | None = None  # None: the global zone
+    recursive: bool = False
+    global_only: bool = False
+    parent_first: bool = False
+    reject: tuple[str, ...] = ()
+    only_zones: tuple[str, ...] = ()  # -z
+    skip_zones: tuple[str, ...] = ()  # -Z
+    timeout: float | None = None

@@ -1,0 +1,88 @@
+"""Plans: what changes in each image, and the result of one command."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from resolver.errors import ZonesolveError
+from resolver.fmri import Fmri
+from resolver.model import Operation
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """A package left below its newest version, and the rule that holds it."""
+
+    stem: str
+    installed: Fmri  # the version in the plan
+    newest: Fmri  # the newest version the image could see
+    because: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "stem": self.stem,
+            "installed": str(self.installed),
+            "newest": str(self.newest),
+            "because": self.because,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePlan:
+    """One image: installed packages before and after, by stem."""
+
+    name: str
+    before: Mapping[str, Fmri]
+    after: Mapping[str, Fmri]
+    held_back: tuple[HeldBack, ...] = ()
+    #: SVR4 HOLLOW packages only registered (not delivered) in this zone.
+    registered: frozenset[str] = frozenset()
+
+    @property
+    def added(self) -> list[Fmri]:
+        return sorted((f for s, f in self.after.items() if s not in self.before), key=str)
+
+    @property
+    def removed(self) -> list[Fmri]:
+        return sorted((f for s, f in self.before.items() if s not in self.after), key=str)
+
+    @property
+    def changed(self) -> list[tuple[Fmri, Fmri]]:
+        pairs = [
+            (old, self.after[s])
+            for s, old in self.before.items()
+            if s in self.after and self.after[s] != old
+        ]
+        return sorted(pairs, key=lambda p: str(p[0]))
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    def signature(self) -> tuple[object, ...]:
+        """Equal for images whose changes are the same (text output groups them)."""
+        return (
+            tuple(map(str, self.added)),
+            tuple((str(a), str(b)) for a, b in self.changed),
+            tuple(map(str, self.removed)),
+        )
+
+
+class Outcome(str, Enum):
+    OK = "ok"
+    NOTHING = "nothing-to-do"
+    FAIL = "fail"
+
+
+@dataclass
+class Result:
+    """The answer to one command: a plan for every image, or errors."""
+
+    operation: Operation
+    outcome: Outcome
+    images: dict[str, ImagePlan] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    errors: list[ZonesolveError] = field(default_factory=list)
+    stats: dict[str, object] = field(default_factory=dict)
