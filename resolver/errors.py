@@ -125,6 +125,12 @@ class NoSolution(ZonesolveError):
         return out
 
 
+class Diverged(ZonesolveError):
+    """audit: a linked zone no longer meets its parent dependencies."""
+
+    kind = "diverged"
+
+
 class SolveTimeout(ZonesolveError):
     kind = "timeout"
 

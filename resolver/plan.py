@@ -86,3 +86,7 @@ class Result:
     order: list[str] = field(default_factory=list)
     errors: list[ZonesolveError] = field(default_factory=list)
     stats: dict[str, object] = field(default_factory=dict)
+    #: audit only: image name -> "synced" | "diverged" (linked zones)
+    audit: dict[str, str] = field(default_factory=dict)
+    #: audit only: image name -> the parent dependencies that are not met
+    audit_details: dict[str, list[str]] = field(default_factory=dict)

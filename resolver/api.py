@@ -1,0 +1,157 @@
+"""The library entry point: plan one operation for a fleet.
+
+``plan(fleet, catalog, op)`` returns a Result: a plan for every image, or the
+errors that prevent one (no solution, unmatched patterns, publisher
+configuration, SVR4 rules, timeout). Invalid input raises InputError; a plan
+that fails the independent verifier raises InternalError.
+"""
+
+from __future__ import annotations
+
+import time
+
+from resolver.catalog import Catalog
+from resolver.errors import (
+    Diverged,
+    InternalError,
+    MatchError,
+    NoSolution,
+    NotAllowedError,
+    PublisherConfigError,
+    SolveTimeout,
+    ZonesolveError,
+)
+from resolver.fmri import DEPEND_SELF
+from resolver.image_solver import Selection
+from resolver.model import Brand, DepType, Fleet, Image, Operation, Package, Verb
+from resolver.patterns import StemIndex
+from resolver.plan import ImagePlan, Outcome, Result
+from resolver.requests import build_requests, run_image
+from resolver.solve import FleetSolver, check_publishers
+from resolver.varcet import VarcetFilter
+from resolver.verify import Verifier
+
+_PLAN_ERRORS = (NoSolution, MatchError, PublisherConfigError, NotAllowedError, SolveTimeout)
+
+
+def plan(fleet: Fleet, catalog: Catalog, op: Operation, *, explain: bool = True) -> Result:
+    """Plan ``op`` on ``fleet`` with packages from ``catalog``."""
+    started = time.perf_counter()
+    deadline = time.monotonic() + op.timeout if op.timeout else None
+    index = StemIndex(catalog.stems())
+    here = run_image(fleet, op)
+    before = {i.name: _installed(catalog, i) for i in fleet.images}
+    try:
+        check_publishers(fleet, _checked_images(fleet, here))
+        if op.verb is Verb.AUDIT:
+            return audit(fleet, catalog, op, before)
+        requests = build_requests(fleet, catalog, index, op)
+        solver = FleetSolver(fleet, catalog, index, op, requests, deadline)
+        fleet_plan = solver.plan(here, explain)
+    except _PLAN_ERRORS as err:
+        return _failed(fleet, op, before, err)
+    after = {name: dict(pkgs) for name, pkgs in before.items()}
+    chosen = {}
+    for name, selection in fleet_plan.selections.items():
+        after[name] = selection.final
+        chosen[name] = selection.chosen
+    problems = Verifier(fleet, catalog, index, requests, before, after, chosen).run()
+    if problems:
+        raise InternalError(
+            "the plan failed the independent verifier (a zonesolve bug; please report it):\n  "
+            + "\n  ".join(problems[:20])
+        )
+    images = {i.name: _image_plan(i, before[i.name], after[i.name], fleet_plan.selections.get(i.name)) for i in fleet.images}
+    outcome = Outcome.OK if any(p.has_changes for p in images.values()) else Outcome.NOTHING
+    stats = dict(fleet_plan.stats)
+    stats["total_s"] = time.perf_counter() - started
+    stats["catalog_versions"] = len(catalog)
+    return Result(op, outcome, images, _order(fleet), [], stats)
+
+
+def _checked_images(fleet: Fleet, here: Image) -> list[Image]:
+    """pkg(5) checks a zone's publishers when it runs there, and all zones from the global zone."""
+    return list(fleet.images) if here.is_global else [here]
+
+
+def _installed(catalog: Catalog, image: Image) -> dict[str, Package]:
+    out: dict[str, Package] = {}
+    for fmri in image.installed:
+        pkg = catalog.get(fmri)
+        if pkg is not None:
+            out[pkg.stem] = pkg
+    return out
+
+
+def _order(fleet: Fleet) -> list[str]:
+    gz = fleet.global_zone
+    return [gz.name, *(i.name for i in fleet.images if not i.is_global)]
+
+
+def _image_plan(image: Image, before: dict[str, Package], after: dict[str, Package], sel: Selection | None) -> ImagePlan:
+    registered = frozenset(
+        s
+        for s, p in after.items()
+        if image.brand is Brand.NATIVE and image.parent is not None and p.svr4 is not None and p.svr4.hollow
+    )
+    return ImagePlan(
+        image.name,
+        {s: p.fmri for s, p in before.items()},
+        {s: p.fmri for s, p in after.items()},
+        sel.held_back if sel else (),
+        registered,
+    )
+
+
+def _failed(fleet: Fleet, op: Operation, before: dict[str, dict[str, Package]], err: ZonesolveError) -> Result:
+    images = {i.name: _image_plan(i, before[i.name], before[i.name], None) for i in fleet.images}
+    return Result(op, Outcome.FAIL, images, _order(fleet), [err])
+
+
+def audit(fleet: Fleet, catalog: Catalog, op: Operation, before: dict[str, dict[str, Package]]) -> Result:
+    """Are linked zones in sync with their parents? (pkg audit-linked -a)"""
+    result = Result(op, Outcome.OK)
+    result.images = {i.name: _image_plan(i, before[i.name], before[i.name], None) for i in fleet.images}
+    result.order = _order(fleet)
+    here = run_image(fleet, op)
+    zones = [here] if not here.is_global else [i for i in fleet.images if i.parent is not None]
+    for zone in zones:
+        if zone.parent is None or not (zone.linked or zone.brand is Brand.NATIVE):
+            continue
+        unmet = _unmet(zone, before[zone.name], before[zone.parent])
+        result.audit[zone.name] = "diverged" if unmet else "synced"
+        if unmet:
+            result.audit_details[zone.name] = unmet
+            result.errors.append(Diverged(f"zone {zone.name} has diverged: " + "; ".join(unmet), image=zone.name))
+    if result.errors:
+        result.outcome = Outcome.FAIL
+    return result
+
+
+def _unmet(zone: Image, mine: dict[str, Package], parent: dict[str, Package]) -> list[str]:
+    """The zone's installed packages whose parent dependencies or SVR4 rules fail."""
+    filt = VarcetFilter.for_image(zone)
+    out = []
+    for pkg in mine.values():
+        for dep in pkg.depends:
+            if dep.type is not DepType.PARENT or not zone.linked or not filt.allows(dep.tags):
+                continue
+            if dep.fmri.stem == DEPEND_SELF:
+                have = parent.get(pkg.stem)
+                if have is None or have.fmri != pkg.fmri:
+                    out.append(f"{pkg.fmri.short()} needs the global zone at exactly {pkg.fmri} "
+                               f"(it has {have.fmri if have else 'none'})")
+            else:
+                have = parent.get(dep.fmri.stem)
+                v = dep.fmri.version
+                if have is None or (v is not None and have.fmri.version < v):  # type: ignore[operator]
+                    out.append(f"{pkg.fmri.short()} needs {dep.fmri.short()} in the global zone")
+        if zone.brand is Brand.NATIVE:
+            have = parent.get(pkg.stem)
+            if have is not None and have.fmri.version != pkg.fmri.version:
+                out.append(f"{pkg.stem} is at {pkg.fmri.version} here but {have.fmri.version} in the global zone")
+    if zone.brand is Brand.NATIVE:
+        for stem, have in parent.items():
+            if have.svr4 and have.svr4.allzones and stem not in mine:
+                out.append(f"ALLZONES package {stem} is missing here")
+    return sorted(out)

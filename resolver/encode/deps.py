@@ -1,0 +1,174 @@
+"""Dependency types as clauses: one small function per type (ips-semantics 5).
+
+Notation: ``P`` is "the package carrying the dependency is installed", ``Tᵢ``
+the candidate versions of the target. Every clause is recorded with its
+origin (package, dependency, image) so that a conflict reads as rules.
+``origin`` and ``parent`` dependencies produce no clause here: origin is a
+static exclusion (resolver.problem) and parent is a zone rule
+(resolver.encode.zones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from resolver.encode.context import ImageEncoding
+from resolver.encode.zones import availability
+from resolver.fmri import Fmri
+from resolver.model import Dependency, DepType, Package
+
+
+def _at_least(fmri: Fmri) -> str:
+    return fmri.short() + (" or newer" if fmri.version else "")
+
+
+def encode_require(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
+    """require T@v — ¬P ∨ T₁ ∨ … ∨ Tₙ over non-obsolete T ≥ v (unit ¬P if none)."""
+    t = dep.fmri
+    lits = enc.lits(
+        ("ge", t.stem, t.version, False),
+        lambda: enc.problem.versions_at_least(t.stem, t.version, obsolete_ok=False),
+    )
+    text = f"{pkg.fmri.short()} requires {_at_least(t)}"
+    enc.add([-enc.x(pkg), *lits], enc.origin("require", text, pkg, dep=dep, stems=(t.stem,)))
+
+
+def encode_require_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
+    """require-any T@v U@w … — ¬P ∨ (non-obsolete T ≥ v) ∨ (U ≥ w) ∨ …"""
+    lits: list[int] = []
+    for t in dep.fmris:
+        lits += enc.lits(
+            ("ge", t.stem, t.version, False),
+            lambda t=t: enc.problem.versions_at_least(t.stem, t.version, obsolete_ok=False),  # type: ignore[misc]
+        )
+    text = f"{pkg.fmri.short()} requires one of " + ", ".join(_at_least(t) for t in dep.fmris)
+    stems = tuple(t.stem for t in dep.fmris)
+    enc.add([-enc.x(pkg), *dict.fromkeys(lits)], enc.origin("require-any", text, pkg, dep=dep, stems=stems))
+
+
+def encode_optional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
+    """optional T@v — for each candidate T older than v: ¬P ∨ ¬T."""
+    t = dep.fmri
+    if t.version is None:
+        return
+    older = [p for p in enc.problem.candidates.get(t.stem, ()) if p.fmri.version < t.version]  # type: ignore[operator]
+    origin = enc.origin(
+        "optional", f"{pkg.fmri.short()} needs {t.stem}, if installed, at {_at_least(t)}", pkg, dep=dep
+    )
+    for other in older:
+        enc.add([-enc.x(pkg), -enc.x(other)], origin)
+
+
+def encode_exclude(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
+    """exclude T@v — for each candidate T ≥ v (every T if unversioned): ¬P ∨ ¬T."""
+    t = dep.fmri
+    hit = enc.problem.versions_at_least(t.stem, t.version, obsolete_ok=True)
+    what = _at_least(t) if t.version else f"any version of {t.stem}"
+    origin = enc.origin("exclude", f"{pkg.fmri.short()} cannot be installed with {what}", pkg, dep=dep)
+    for other in hit:
+        if other is not pkg:
+            enc.add([-enc.x(pkg), -enc.x(other)], origin)
+
+
+def encode_incorporate(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
+    """incorporate T@v — for each candidate T not matching v at its precision: ¬P ∨ ¬T."""
+    t = dep.fmri
+    if t.version is None:
+        return
+    outside = [
+        p
+        for p in enc.problem.candidates.get(t.stem, ())
+        if not p.fmri.version.matches(t.version)  # type: ignore[union-attr]
+    ]
+    origin = enc.origin(
+        "incorporate", f"{pkg.fmri.short()} incorporates {t.short()} (allows only {t.short()}*)", pkg, dep=dep
+    )
+    for other in outside:
+        enc.add([-enc.x(pkg), -enc.x(other)], origin)
+
+
+def encode_conditional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
+    """conditional T@v predicate=Q@w — for each non-obsolete Q ≥ w: ¬P ∨ ¬Q ∨ (non-obsolete T ≥ v)."""
+    t, q = dep.fmri, dep.predicate
+    if q is None:
+        return
+    targets = enc.lits(
+        ("ge", t.stem, t.version, False),
+        lambda: enc.problem.versions_at_least(t.stem, t.version, obsolete_ok=False),
+    )
+    text = f"{pkg.fmri.short()} requires {_at_least(t)} when {_at_least(q)} is installed"
+    origin = enc.origin("conditional", text, pkg, dep=dep, stems=(t.stem,))
+    for pred in enc.problem.versions_at_least(q.stem, q.version, obsolete_ok=False):
+        enc.add([-enc.x(pkg), -enc.x(pred), *targets], origin)
+
+
+def _group_targets(enc: ImageEncoding, stems: list[str]) -> list[str]:
+    """Group targets the image has not opted out of (avoid, --reject)."""
+    problem = enc.problem
+    return [s for s in stems if s not in problem.avoid and s not in problem.request.reject]
+
+
+def _group_clauses(
+    enc: ImageEncoding, pkg: Package, targets: list[Package], text: str, dep: Dependency, stems: tuple[str, ...]
+) -> None:
+    """¬P ∨ T₁ ∨ … ∨ Tₙ, applying only when some target can be installed: in a
+    linked zone a target whose parent dependency the global zone does not meet
+    does not count (pkg(5) drops such a group dependency), so for targets
+    available only through parent literals G: ¬P ∨ ¬G ∨ T₁ ∨ … ∨ Tₙ."""
+    if not targets:
+        return
+    lits = [enc.x(p) for p in targets]
+    origin = enc.origin(dep.type.value, text, pkg, dep=dep, stems=stems)
+    conditions = [availability(enc, t) for t in targets]
+    if any(c is None for c in conditions):
+        enc.add([-enc.x(pkg), *lits], origin)
+        return
+    for cond in dict.fromkeys(g for c in conditions if c for g in c):
+        enc.add([-enc.x(pkg), -cond, *lits], origin)
+
+
+def encode_group(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
+    """group T — ¬P ∨ T₁ ∨ … ∨ Tₙ over every candidate of T (obsolete too);
+    nothing if T is avoided, rejected, or has no candidate in this image."""
+    for stem in _group_targets(enc, [dep.fmri.stem]):
+        targets = list(enc.problem.candidates.get(stem, ()))
+        _group_clauses(enc, pkg, targets, f"{pkg.fmri.short()} groups {stem}", dep, (stem,))
+
+
+def encode_group_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
+    """group-any T U … — ¬P ∨ (any candidate of a target not opted out of);
+    obsolete versions do not count when some target has no obsolete version."""
+    stems = _group_targets(enc, [f.stem for f in dep.fmris])
+    per_stem = {s: list(enc.problem.candidates.get(s, ())) for s in stems}
+    per_stem = {s: v for s, v in per_stem.items() if v}
+    if len(per_stem) >= 2 and any(not any(p.obsolete for p in v) for v in per_stem.values()):
+        per_stem = {s: [p for p in v if not p.obsolete] for s, v in per_stem.items()}
+    targets = [p for v in per_stem.values() for p in v]
+    text = f"{pkg.fmri.short()} groups one of " + ", ".join(sorted(per_stem))
+    _group_clauses(enc, pkg, targets, text, dep, tuple(per_stem))
+
+
+Encoder = Callable[[ImageEncoding, Package, Dependency], None]
+
+#: One encoder per dependency type; origin and parent have none here.
+ENCODERS: dict[DepType, Encoder] = {
+    DepType.REQUIRE: encode_require,
+    DepType.REQUIRE_ANY: encode_require_any,
+    DepType.OPTIONAL: encode_optional,
+    DepType.EXCLUDE: encode_exclude,
+    DepType.INCORPORATE: encode_incorporate,
+    DepType.CONDITIONAL: encode_conditional,
+    DepType.GROUP: encode_group,
+    DepType.GROUP_ANY: encode_group_any,
+}
+
+
+def encode_dependencies(enc: ImageEncoding) -> None:
+    """Clauses for every dependency of every candidate of the image."""
+    problem = enc.problem
+    for stem in sorted(problem.candidates):
+        for pkg in problem.candidates[stem]:
+            for dep in problem.deps(pkg):
+                encoder = ENCODERS.get(dep.type)
+                if encoder is not None:
+                    encoder(enc, pkg, dep)

@@ -1,0 +1,126 @@
+"""Preferences: the lexicographic objective of docs/interfaces.md, solved to
+optimality with one incremental SAT solver and assumptions.
+
+1. hard rules hold (the formula);
+2. requested packages as new as possible, one stem at a time in priority
+   order (incorporations first, outermost first, then by name): each stem gets
+   the newest version that every earlier decision allows, so no requested
+   package could be newer without an earlier one being older;
+3. packages not requested change as little as possible: fewest removed, then
+   fewest changed, then fewest newly installed (each an exact minimum found
+   by core-guided linear search over a totalizer);
+4. packages that moved or were added are as new as possible (as in 2);
+5. ties fall to the order above and to a canonical formula, so the same
+   input always gives the same plan.
+
+Each decision becomes an assumption for the next, so the result is optimal
+for the order of criteria, not a local optimum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pysat.card import ITotalizer
+
+from resolver.sat import Formula, Origin, SatSolver
+
+#: Given a model (true variables), clauses that rule it out, or [] if it is fine.
+Oracle = Callable[[set[int]], list[tuple[list[int], Origin]]]
+
+
+@dataclass
+class Optimizer:
+    """Drives one solver through the stages, keeping decisions as assumptions."""
+
+    formula: Formula
+    solver: SatSolver
+    oracle: Oracle | None = None
+    assumptions: list[int] = field(default_factory=list)
+    model: set[int] = field(default_factory=set)
+    #: for each ladder that could not reach its top: the core of that attempt
+    blocked: dict[int, list[int]] = field(default_factory=dict)
+
+    def feasible(self, extra: Sequence[int] = ()) -> bool:
+        """Satisfiable with the decisions so far plus ``extra``? Keeps the model.
+        Models the oracle rejects are cut off and the solve repeated."""
+        while True:
+            if not self.solver.solve([*self.assumptions, *extra]):
+                return False
+            model = self.solver.true_vars()
+            cuts = self.oracle(model) if self.oracle else []
+            if not cuts:
+                self.model = model
+                return True
+            for clause, origin in cuts:
+                self.formula.add(clause, origin)
+
+    def maximize(self, ladder: Sequence[int]) -> int:
+        """Make the highest possible rung of ``ladder`` (literals, least preferred
+        first) true, given the decisions so far; fix it. Returns its index, or
+        -1 when no rung can be true (then all are fixed false)."""
+        if not ladder:
+            return -1
+        top = len(ladder) - 1
+        current = self._rung(ladder)
+        if current != top:
+            if self.feasible([ladder[top]]):
+                current = top
+            else:
+                self.blocked[ladder[top]] = self.solver.core()
+                current = self._climb(ladder, current)
+        if current < 0:
+            self.assumptions.extend(-lit for lit in ladder)
+        else:
+            self.assumptions.append(ladder[current])
+        return current
+
+    def _rung(self, ladder: Sequence[int]) -> int:
+        for i in range(len(ladder) - 1, -1, -1):
+            if ladder[i] in self.model:
+                return i
+        return -1
+
+    def _climb(self, ladder: Sequence[int], current: int) -> int:
+        """Step up while some higher rung is reachable."""
+        while current < len(ladder) - 2:
+            selector = self.formula.fresh()
+            self.solver.add([-selector, *ladder[current + 1 :]])
+            found = self.feasible([selector])
+            self.solver.add([-selector])
+            if not found:
+                break
+            current = self._rung(ladder)
+        return current
+
+    def satisfy_most(self, wanted: Sequence[int]) -> int:
+        """Make as many ``wanted`` literals true as possible; fix that optimum.
+        Returns how many had to be false."""
+        wanted_set = set(wanted)
+        relaxed: list[int] = []
+        bound = 0
+        totalizer: ITotalizer | None = None
+        while True:
+            relaxed_set = set(relaxed)
+            held = [w for w in wanted if w not in relaxed_set]
+            limit = [-totalizer.rhs[bound]] if totalizer and bound < len(relaxed) else []
+            if self.feasible([*held, *limit]):
+                self.assumptions.extend([*held, *limit])
+                return bound
+            core = set(self.solver.core())
+            fresh = [w for w in held if w in core and w in wanted_set]
+            if fresh:
+                relaxed.extend(fresh)
+                totalizer = self._totalizer([-w for w in relaxed])
+            else:
+                bound += 1
+                if bound > len(relaxed):
+                    raise AssertionError("the decisions so far became unsatisfiable")
+
+    def _totalizer(self, lits: list[int]) -> ITotalizer:
+        tot = ITotalizer(lits=lits, ubound=len(lits), top_id=self.formula.nvars)
+        self.formula.keys.extend([None] * (tot.top_id - self.formula.nvars))
+        for clause in tot.cnf.clauses:
+            self.solver.add(clause)
+        return tot

@@ -1,0 +1,192 @@
+"""CNF with origins, and the SAT solver. The only module that imports pysat.
+
+Every clause records its ``Origin``: the rule, the image, the package and the
+dependency it encodes, and a sentence for people. A core of clauses therefore
+reads back as packages and rules, never as numbers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pysat.solvers import Solver
+
+from resolver.errors import SolveTimeout
+from resolver.model import Dependency, Package
+
+SOLVER_NAME = "glucose4"  # honours phase hints (CaDiCaL through pysat does not)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Origin:
+    """Where a group of clauses comes from."""
+
+    rule: str  # require, incorporate, at-most-one, installed, request, parent, svr4, ...
+    image: str
+    text: str
+    package: Package | None = None
+    dep: Dependency | None = None
+    #: stems whose excluded versions would have satisfied the clause (explanations)
+    stems: tuple[str, ...] = ()
+
+
+@dataclass
+class Formula:
+    """Variables by key, and clauses each with its origin."""
+
+    keys: list[Hashable | None] = field(default_factory=lambda: [None])
+    var_of: dict[Hashable, int] = field(default_factory=dict)
+    clauses: list[list[int]] = field(default_factory=list)
+    origins: list[Origin] = field(default_factory=list)
+
+    def var(self, key: Hashable) -> int:
+        """The variable for ``key``, created on first use."""
+        v = self.var_of.get(key)
+        if v is None:
+            v = len(self.keys)
+            self.var_of[key] = v
+            self.keys.append(key)
+        return v
+
+    def fresh(self) -> int:
+        """An auxiliary variable with no key."""
+        self.keys.append(None)
+        return len(self.keys) - 1
+
+    @property
+    def nvars(self) -> int:
+        return len(self.keys) - 1
+
+    def add(self, clause: list[int], origin: Origin) -> None:
+        self.clauses.append(clause)
+        self.origins.append(origin)
+
+    def at_most_one(self, lits: Sequence[int], origin: Origin) -> None:
+        """At most one of ``lits``: pairwise for few, a sequential counter for many."""
+        if len(lits) <= 6:
+            for i, a in enumerate(lits):
+                for b in lits[i + 1 :]:
+                    self.add([-a, -b], origin)
+            return
+        prev = self.fresh()
+        self.add([-lits[0], prev], origin)
+        for lit in lits[1:-1]:
+            cur = self.fresh()
+            self.add([-lit, cur], origin)
+            self.add([-prev, cur], origin)
+            self.add([-lit, -prev], origin)
+            prev = cur
+        self.add([-lits[-1], -prev], origin)
+
+
+class SatSolver:
+    """An incremental solver over a Formula, with assumptions and a deadline."""
+
+    def __init__(self, formula: Formula, deadline: float | None = None) -> None:
+        self._solver = Solver(name=SOLVER_NAME, bootstrap_with=formula.clauses)
+        self._added = len(formula.clauses)
+        self._formula = formula
+        self.deadline = deadline
+        self.calls = 0
+
+    def sync(self) -> None:
+        """Load clauses added to the formula since the last call."""
+        for clause in self._formula.clauses[self._added :]:
+            self._solver.add_clause(clause)
+        self._added = len(self._formula.clauses)
+
+    def add(self, clause: Iterable[int]) -> None:
+        """A clause for this solver only (not recorded in the formula)."""
+        self._solver.add_clause(list(clause))
+
+    def set_phases(self, lits: Sequence[int]) -> None:
+        self._solver.set_phases(list(lits))
+
+    def solve(self, assumptions: Sequence[int] = ()) -> bool:
+        self.sync()
+        self.calls += 1
+        if self.deadline is None:
+            return bool(self._solver.solve(assumptions=list(assumptions)))
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise SolveTimeout("the time limit (--timeout) was reached while solving")
+        timer = threading.Timer(left, self._solver.interrupt)
+        timer.start()
+        try:
+            answer = self._solver.solve_limited(assumptions=list(assumptions), expect_interrupt=True)
+        finally:
+            timer.cancel()
+        if answer is None:
+            raise SolveTimeout("the time limit (--timeout) was reached while solving")
+        self._solver.clear_interrupt()
+        return bool(answer)
+
+    def true_vars(self) -> set[int]:
+        model = self._solver.get_model() or []
+        return {lit for lit in model if lit > 0}
+
+    def core(self) -> list[int]:
+        return list(self._solver.get_core() or [])
+
+    def delete(self) -> None:
+        self._solver.delete()
+
+
+def find_mus(
+    groups: Sequence[list[list[int]]],
+    base: Sequence[list[int]] = (),
+    assumptions: Sequence[int] = (),
+    deadline: float | None = None,
+) -> list[int] | None:
+    """A minimal unsatisfiable subset of ``groups`` (indices), given ``base``.
+
+    Each group gets a selector; the core of one solve is shrunk by deletion:
+    drop a group, and keep it out if the rest is still unsatisfiable. Returns
+    None if all groups together are satisfiable.
+    """
+    formula = Formula()
+    formula.keys.extend([None] * _max_var(groups, base, assumptions))
+    selectors: list[int] = []
+    for clauses in groups:
+        sel = formula.fresh()
+        selectors.append(sel)
+        for clause in clauses:
+            formula.add([*clause, -sel], _MUS_ORIGIN)
+    for clause in base:
+        formula.add(list(clause), _MUS_ORIGIN)
+    solver = SatSolver(formula, deadline)
+    try:
+        if solver.solve([*assumptions, *selectors]):
+            return None
+        by_sel = {s: i for i, s in enumerate(selectors)}
+        core = [by_sel[lit] for lit in solver.core() if lit in by_sel]
+        kept: list[int] = []
+        for i, idx in enumerate(core):
+            trial = [*kept, *core[i + 1 :]]
+            if solver.solve([*assumptions, *(selectors[j] for j in trial)]):
+                kept.append(idx)
+            else:
+                # still unsat without idx: shrink to the new core at once
+                smaller = {by_sel[lit] for lit in solver.core() if lit in by_sel}
+                core[i + 1 :] = [j for j in core[i + 1 :] if j in smaller]
+                kept = [j for j in kept if j in smaller]
+        return sorted(kept)
+    finally:
+        solver.delete()
+
+
+_MUS_ORIGIN = Origin("mus", "", "")
+
+
+def _max_var(
+    groups: Sequence[list[list[int]]], base: Sequence[list[int]], assumptions: Sequence[int]
+) -> int:
+    top = max((abs(x) for x in assumptions), default=0)
+    for clauses in (*groups, base):
+        for clause in clauses:
+            for lit in clause:
+                top = max(top, abs(lit))
+    return top
