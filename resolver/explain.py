@@ -20,6 +20,8 @@ from resolver.sat import Formula, Origin, find_mus
 #: rules that are constraints (root causes) rather than links of the chain
 _ROOT_RULES = ("request", "installed")
 _RADII = (1, 2, 4)
+#: exclusions that are never the cause of a conflict (the request chose them)
+_NOT_CAUSES = frozenset({"not a version the request names"})
 
 
 def _stem_of(key: Hashable | None) -> str | None:
@@ -70,6 +72,8 @@ class ConflictFinder:
         (literal -> its origin), or None if there is none."""
         for radius in (*_RADII, None):
             gids = sorted(self._origin) if radius is None else sorted(self._neighbourhood(seeds, radius))
+            # deletion tries groups in order: requests last, so a core keeps them
+            gids.sort(key=lambda g: self._origin[g].rule == "request")
             groups = [[self.formula.clauses[i] for i in self._groups[g]] for g in gids]
             origins = [self._origin[g] for g in gids]
             for lit, origin in assumptions.items():
@@ -126,7 +130,8 @@ def _exclusion_facts(problem: ImageProblem, stem: str, limit: int) -> list[Fact]
     excluded = problem.excluded.get(stem, [])
     by_reason: dict[str, list[str]] = defaultdict(list)
     for pkg, why in excluded:
-        by_reason[why].append(pkg.fmri.short())
+        if why not in _NOT_CAUSES:
+            by_reason[why].append(pkg.fmri.short())
     for why, names in list(by_reason.items())[:limit]:
         more = f" (and {len(names) - 1} other versions)" if len(names) > 1 else ""
         facts.append(Fact(_rule_of(why), f"{names[-1]}{more}: {why}", image, None))

@@ -65,7 +65,9 @@ class Optimizer:
         top = len(ladder) - 1
         current = self._rung(ladder)
         if current != top:
-            if self.feasible([ladder[top]]):
+            if self.solver.propagates_to_conflict([*self.assumptions, ladder[top]]):
+                current = self._climb(ladder, current)
+            elif self.feasible([ladder[top]]):
                 current = top
             else:
                 self.blocked[ladder[top]] = self.solver.core()
@@ -96,8 +98,16 @@ class Optimizer:
 
     def satisfy_most(self, wanted: Sequence[int]) -> int:
         """Make as many ``wanted`` literals true as possible; fix that optimum.
-        Returns how many had to be false."""
-        wanted_set = set(wanted)
+        Returns how many had to be false.
+
+        Core-guided linear search: a core of one wanted literal alone proves it
+        false in every solution (fixed at once, as most forced changes are); a
+        larger core makes its literals relaxable, counted by a totalizer whose
+        bound rises only when a core holds no new literal."""
+        forced = [w for w in wanted if self.solver.propagates_to_conflict([*self.assumptions, w])]
+        self.assumptions.extend(-w for w in forced)
+        forced_set = set(forced)
+        wanted = [w for w in wanted if w not in forced_set]
         relaxed: list[int] = []
         bound = 0
         totalizer: ITotalizer | None = None
@@ -107,10 +117,14 @@ class Optimizer:
             limit = [-totalizer.rhs[bound]] if totalizer and bound < len(relaxed) else []
             if self.feasible([*held, *limit]):
                 self.assumptions.extend([*held, *limit])
-                return bound
+                return len(forced) + bound
             core = set(self.solver.core())
-            fresh = [w for w in held if w in core and w in wanted_set]
-            if fresh:
+            fresh = [w for w in held if w in core]
+            if len(fresh) == 1 and not (set(limit) & core):
+                self.assumptions.append(-fresh[0])  # false in every solution
+                forced.append(fresh[0])
+                wanted = [w for w in wanted if w != fresh[0]]
+            elif fresh:
                 relaxed.extend(fresh)
                 totalizer = self._totalizer([-w for w in relaxed])
             else:

@@ -124,6 +124,12 @@ class SatSolver:
         self._solver.clear_interrupt()
         return bool(answer)
 
+    def propagates_to_conflict(self, assumptions: Sequence[int]) -> bool:
+        """True if unit propagation alone refutes ``assumptions`` (cheap)."""
+        self.sync()
+        ok, _ = self._solver.propagate(assumptions=list(assumptions))
+        return not ok
+
     def true_vars(self) -> set[int]:
         model = self._solver.get_model() or []
         return {lit for lit in model if lit > 0}

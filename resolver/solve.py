@@ -235,7 +235,7 @@ class FleetSolver:
         image = solve.problem.image.name
         names = ", ".join(m.name for m in members) if members else image
         where = "the global zone" if solve.problem.image.is_global else f"zone {names}"
-        head = f"no plan for {where} satisfies every rule"
+        head = f"{_asked(solve.problem.request)} in {where}: no plan satisfies every rule"
         if not explain:
             return NoSolution(head, [], image=image)
         seeds = set(solve.problem.request.proposed) | set(solve.problem.installed)
@@ -243,7 +243,7 @@ class FleetSolver:
         origins = finder.minimal(assumptions, seeds) or []
         problems = {image: solve.problem}
         facts = facts_from_conflict([o for o in origins if o.rule != "parent-plan"], problems)
-        facts = [*(Fact("parent-plan", o.text, o.image) for o in origins if o.rule == "parent-plan"), *facts]
+        facts += [Fact("parent-plan", o.text, o.image) for o in origins if o.rule == "parent-plan"]
         for origin in origins:
             if origin.rule == "zone" and id(origin) in self._nogood_source:
                 facts.extend(self._zone_facts(*self._nogood_source[id(origin)]))
@@ -267,6 +267,17 @@ class FleetSolver:
             if pkg is not None:
                 out[pkg.stem] = pkg
         return out
+
+
+def _asked(request: Request) -> str:
+    """What the request asked, as a person would say it."""
+    if request.update_all:
+        return "update"
+    if request.kind == "sync":
+        return "sync"
+    if request.kind == "uninstall":
+        return "uninstall " + " ".join(sorted(request.remove))
+    return f"{request.kind} " + " ".join(sorted(set(request.proposed_by.values()) or request.proposed))
 
 
 def _lit_text(solve: ImageSolve, lit: int) -> str:

@@ -19,10 +19,11 @@ def encode_one_version_per_stem(enc: ImageEncoding) -> None:
 
 def encode_installed_stay(enc: ImageEncoding) -> None:
     """Every installed stem not being removed stays: T₁ ∨ … ∨ Tₙ (obsolete
-    versions included: moving to one removes the package)."""
+    versions included: moving to one removes the package). Requested stems
+    are covered by the request clause instead."""
     problem = enc.problem
     for stem, pkg in sorted(problem.installed.items()):
-        if stem in problem.removals:
+        if stem in problem.removals or stem in problem.request.proposed:
             continue
         lits = [enc.x(p) for p in problem.candidates.get(stem, ())]
         text = f"{pkg.fmri.short()} is installed and must stay installed (at this or another version)"
