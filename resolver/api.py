@@ -146,7 +146,7 @@ def _unmet(zone: Image, mine: dict[str, Package], parent: dict[str, Package]) ->
                 v = dep.fmri.version
                 if have is None or (v is not None and have.fmri.version < v):  # type: ignore[operator]
                     out.append(f"{pkg.fmri.short()} needs {dep.fmri.short()} in the global zone")
-        if zone.brand is Brand.NATIVE:
+        if zone.brand is Brand.NATIVE and pkg.svr4 is not None and pkg.svr4.allzones:
             have = parent.get(pkg.stem)
             if have is not None and have.fmri.version != pkg.fmri.version:
                 out.append(f"{pkg.stem} is at {pkg.fmri.version} here but {have.fmri.version} in the global zone")

@@ -43,7 +43,12 @@ class ConflictFinder:
         self._aux_groups: set[int] = set()
         self._index()
 
+    @property
+    def size(self) -> int:
+        return self._size
+
     def _index(self) -> None:
+        self._size = len(self.formula.clauses)
         keys = self.formula.keys
         for i, (clause, origin) in enumerate(zip(self.formula.clauses, self.formula.origins, strict=True)):
             gid = id(origin)
@@ -86,7 +91,7 @@ class ConflictFinder:
 
 
 def facts_from_conflict(
-    origins: Sequence[Origin], problems: Mapping[str, ImageProblem], limit: int = 3
+    origins: Sequence[Origin], problems: Mapping[str, ImageProblem], limit: int = 3, image: str = ""
 ) -> list[Fact]:
     """Order a conflict as a chain, root cause first: the request (or the
     installed package that must stay), then the dependencies that lead from it,
@@ -96,13 +101,16 @@ def facts_from_conflict(
     facts: list[Fact] = []
     seen_stems: set[tuple[str, str]] = set()
     for origin in ordered:
+        if not origin.text:
+            continue
+        where = origin.image or image
         pkg = str(origin.package.fmri) if origin.package else None
-        facts.append(Fact(origin.rule, origin.text, origin.image or None, pkg))
-        problem = problems.get(origin.image)
+        facts.append(Fact(origin.rule, origin.text, where or None, pkg))
+        problem = problems.get(where)
         for stem in origin.stems:
-            if problem is None or (origin.image, stem) in seen_stems:
+            if problem is None or (where, stem) in seen_stems:
                 continue
-            seen_stems.add((origin.image, stem))
+            seen_stems.add((where, stem))
             facts.extend(_exclusion_facts(problem, stem, limit))
     return facts
 
@@ -127,7 +135,7 @@ def _exclusion_facts(problem: ImageProblem, stem: str, limit: int) -> list[Fact]
     """Why versions of ``stem`` that exist cannot be chosen in this image."""
     image = problem.image.name
     facts: list[Fact] = []
-    excluded = problem.excluded.get(stem, [])
+    excluded = problem.excluded(stem)
     by_reason: dict[str, list[str]] = defaultdict(list)
     for pkg, why in excluded:
         if why not in _NOT_CAUSES:
@@ -135,8 +143,9 @@ def _exclusion_facts(problem: ImageProblem, stem: str, limit: int) -> list[Fact]
     for why, names in list(by_reason.items())[:limit]:
         more = f" (and {len(names) - 1} other versions)" if len(names) > 1 else ""
         facts.append(Fact(_rule_of(why), f"{names[-1]}{more}: {why}", image, None))
-    if stem in problem.notes:
-        facts.append(Fact("installed", problem.notes[stem], image, None))
+    note = problem.note(stem)
+    if note:
+        facts.append(Fact("installed", note, image, None))
     if not problem.catalog.versions(stem):
         facts.append(Fact("missing", f"no source has any version of {stem}", image, None))
     return facts

@@ -1,27 +1,25 @@
-"""One image's formula, its optimisation, and the selection it yields."""
+"""One class's formula and solver, and the optimisation of each of its images."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from resolver.catalog import Catalog
-from resolver.encode.context import PARENT, ImageEncoding
+from resolver.encode.assume import Assumptions
+from resolver.encode.context import PARENT, ClassEncoding
 from resolver.encode.deps import encode_dependencies
-from resolver.encode.goals import encode_goals
+from resolver.encode.goals import encode_one_version_per_stem
 from resolver.encode.zones import encode_parent_dependencies, encode_svr4_zone
 from resolver.explain import ConflictFinder, facts_from_conflict
 from resolver.fmri import Fmri
 from resolver.model import Brand, DepType, Package
 from resolver.objective import Optimizer, Oracle
 from resolver.plan import HeldBack
-from resolver.problem import ImageProblem
+from resolver.problem import ImageProblem, SharedProblem
 from resolver.sat import Formula, Origin, SatSolver
 
 #: dependency types through which a package keeps a renamed one installed
-_NEEDS = frozenset(
-    {DepType.REQUIRE, DepType.REQUIRE_ANY, DepType.CONDITIONAL, DepType.GROUP, DepType.GROUP_ANY}
-)
+_NEEDS = frozenset({DepType.REQUIRE, DepType.REQUIRE_ANY, DepType.CONDITIONAL, DepType.GROUP, DepType.GROUP_ANY})
 
 
 @dataclass
@@ -33,158 +31,147 @@ class Selection:
     held_back: tuple[HeldBack, ...] = ()
 
 
-class ImageSolve:
-    """Encode one image (with its zone rules) and optimise its plan."""
+class ClassSolve:
+    """The shared formula of one class of images, and its incremental solver."""
 
     def __init__(
         self,
-        problem: ImageProblem,
-        catalog: Catalog,
+        shared: SharedProblem,
         parent: str | None,
         parent_candidates: Mapping[str, Sequence[Package]],
         deadline: float | None = None,
     ) -> None:
-        self.problem = problem
-        self.catalog = catalog
+        self.shared = shared
         self.formula = Formula()
-        image = problem.image
-        linked = image.linked or image.brand is Brand.NATIVE
-        self.enc = ImageEncoding(problem, self.formula, parent if linked else None)
-        encode_goals(self.enc)
+        image = shared.image
+        linked = image.linked or (image.brand is Brand.NATIVE and parent is not None)
+        self.enc = ClassEncoding(shared, self.formula, image.name, parent if linked else None)
+        encode_one_version_per_stem(self.enc)
         encode_dependencies(self.enc)
         if image.linked:
             encode_parent_dependencies(self.enc)
         if image.brand is Brand.NATIVE and parent is not None:
             encode_svr4_zone(self.enc, parent_candidates)
         self.interface = [
-            (key[2], var)
-            for key, var in self.formula.var_of.items()
-            if isinstance(key, tuple) and key[0] == PARENT
+            (key[2], var) for key, var in self.formula.var_of.items() if isinstance(key, tuple) and key[0] == PARENT
         ]
         self.solver = SatSolver(self.formula, deadline)
-        self.solver.set_phases(self._phases())
+        self.solver.set_phases([-v for v in range(1, self.formula.nvars + 1)])
         self.deadline = deadline
+        self._finder: ConflictFinder | None = None
+        self._by_var: dict[int, Package] | None = None
 
-    # -- interface with the parent ------------------------------------------------
+    def packages_by_var(self) -> dict[int, Package]:
+        if self._by_var is None:
+            self._by_var = {
+                self.enc.x(p): p for versions in self.shared.candidates.values() for p in versions
+            }
+        return self._by_var
 
     def parent_assumptions(self, parent_set: set[Fmri]) -> list[int]:
         """Values of the parent literals for a fixed global-zone plan."""
         return [var if fmri in parent_set else -var for fmri, var in self.interface]
 
-    def parent_origins(self, parent_set: set[Fmri], parent: str) -> dict[int, Origin]:
-        out: dict[int, Origin] = {}
-        for fmri, var in self.interface:
-            if fmri in parent_set:
-                out[var] = Origin("parent-plan", parent, f"the global zone's plan has {fmri.short()}")
-            else:
-                out[-var] = Origin("parent-plan", parent, f"the global zone's plan has no {fmri}")
-        return out
+    def finder(self) -> ConflictFinder:
+        if self._finder is None or self._finder.size != len(self.formula.clauses):
+            self._finder = ConflictFinder(self.formula, self.deadline)
+        return self._finder
 
-    # -- optimisation ---------------------------------------------------------------
 
-    def _phases(self) -> list[int]:
-        problem, x = self.problem, self.enc.x
-        phases: list[int] = []
-        requested = self.requested()
-        for stem, versions in problem.candidates.items():
-            if not versions:
-                continue
-            ranked = problem.rank_order(stem)
-            if stem in requested:
-                best = ranked[-1]
-            else:
-                best = problem.installed.get(stem)  # type: ignore[assignment]
-            phases.extend(x(p) if p is best else -x(p) for p in versions)
-        return phases
+class ImageRun:
+    """One image on its class's solver: assumptions, optimisation, selection."""
+
+    def __init__(self, cls: ClassSolve, problem: ImageProblem) -> None:
+        self.cls = cls
+        self.problem = problem
+        self.assumed = Assumptions(cls.enc, problem)
+        self.x = cls.enc.x
+
+    @property
+    def name(self) -> str:
+        return self.problem.image.name
+
+    def base(self, parent_lits: Sequence[int] = ()) -> list[int]:
+        return [*self.assumed.lits, *parent_lits]
+
+    def feasible(self, parent_lits: Sequence[int] = (), oracle: Oracle | None = None) -> bool:
+        return self._optimizer(parent_lits, oracle).feasible()
+
+    def _optimizer(self, parent_lits: Sequence[int], oracle: Oracle | None) -> Optimizer:
+        return Optimizer(self.cls.formula, self.cls.solver, oracle, self.base(parent_lits))
 
     def requested(self) -> set[str]:
-        problem = self.problem
-        if problem.request.update_all:
-            return {s for s in problem.installed if s not in problem.removals}
-        return set(problem.request.proposed)
+        p = self.problem
+        if p.request.update_all:
+            return {s for s in p.installed if s not in p.removals}
+        return set(p.request.proposed)
 
-    def feasible(self, base: Sequence[int], oracle: Oracle | None = None) -> bool:
-        return Optimizer(self.formula, self.solver, oracle, list(base)).feasible()
+    # -- optimisation ---------------------------------------------------------------------
 
-    def optimise(self, base: Sequence[int], oracle: Oracle | None = None) -> tuple[Selection, Optimizer]:
+    def optimise(self, parent_lits: Sequence[int] = (), oracle: Oracle | None = None) -> tuple[Selection, Optimizer]:
         """Run the objective's stages; the result is optimal for them."""
-        opt = Optimizer(self.formula, self.solver, oracle, list(base))
-        if not opt.feasible():
-            raise LookupError("infeasible")
-        problem, x = self.problem, self.enc.x
+        phases = self._phases()
+        self.cls.solver.set_phases(phases)
+        try:
+            opt = self._optimizer(parent_lits, oracle)
+            if not opt.feasible():
+                raise LookupError("infeasible")
+            requested = self.requested()
+            for stem in self._priority(requested):
+                opt.maximize(self.assumed.ladder(stem))
+            self._least_change(opt, requested)
+            moved = {s for s, pkg in self.chosen(opt).items() if s not in requested and pkg is not self.problem.installed.get(s)}
+            for stem in self._priority(moved):
+                opt.maximize(self.assumed.ladder(stem))
+            chosen = self.chosen(opt)
+            return Selection(chosen, self.post_process(chosen)), opt
+        finally:
+            self.cls.solver.set_phases([-abs(lit) for lit in phases])
+
+    def _phases(self) -> list[int]:
+        """Prefer installed versions, and the newest for requested stems."""
+        p, out = self.problem, []
         requested = self.requested()
-        ladders = {s: [x(p) for p in problem.rank_order(s)] for s in problem.candidates}
-        for stem in self._priority(requested):
-            opt.maximize(ladders[stem])
-        self._least_change(opt, requested)
-        moved = [s for s in self._priority(set(problem.candidates) - requested) if self._moved(opt, s)]
-        for stem in moved:
-            opt.maximize(ladders[stem])
-        chosen = self._chosen(opt.model)
-        return Selection(chosen, self._post_process(chosen)), opt
+        for stem, inst in p.installed.items():
+            if stem not in requested and any(inst is c for c in self.cls.shared.candidates.get(stem, ())):
+                out.append(self.x(inst))
+        for stem in requested:
+            ladder = self.assumed.ladder(stem)
+            if ladder:
+                out.append(ladder[-1])
+        return out
 
     def _least_change(self, opt: Optimizer, requested: set[str]) -> None:
-        problem, x = self.problem, self.enc.x
-        others = [s for s in sorted(problem.installed) if s not in requested and s not in problem.removals]
-        kept_installed = []
-        for stem in others:
-            live = [x(p) for p in problem.candidates.get(stem, ()) if not p.obsolete]
-            if live:
-                keep = self.formula.fresh()
-                self.solver.add([-keep, *live])
-                kept_installed.append(keep)
-        opt.satisfy_most(kept_installed)
-        unchanged = [x(problem.installed[s]) for s in others if _is_candidate(problem, problem.installed[s])]
-        opt.satisfy_most(unchanged)
-        absent = []
-        for stem in sorted(problem.candidates):
-            if stem in problem.installed or stem in requested:
-                continue
-            added = self.formula.fresh()
-            for p in problem.candidates[stem]:
-                if not p.obsolete:
-                    self.solver.add([-x(p), added])
-            absent.append(-added)
+        p, enc = self.problem, self.cls.enc
+        others = [s for s in sorted(p.installed) if s not in requested and s not in p.removals]
+        opt.satisfy_most([enc.live(s) for s in others if self.assumed.ladder(s)])
+        opt.satisfy_most([self.x(p.installed[s]) for s in others if self.x(p.installed[s]) not in self.assumed.excluded])
+        absent = [
+            -enc.any_of(s)
+            for s in sorted(self.cls.shared.candidates)
+            if s not in p.installed and s not in requested
+        ]
         opt.satisfy_most(absent)
-
-    def _moved(self, opt: Optimizer, stem: str) -> bool:
-        inst = self.problem.installed.get(stem)
-        picked = [p for p in self.problem.candidates[stem] if self.enc.x(p) in opt.model]
-        return bool(picked) and (inst is None or picked[0] is not inst)
 
     def _priority(self, stems: set[str]) -> list[str]:
         """Incorporations first, outermost first; then by name."""
-        depth: dict[str, int] = {}
+        depth = self.cls.shared.incorporation_depth
+        return sorted(stems, key=lambda s: (-depth(s), s))
 
-        def level(stem: str, trail: frozenset[str]) -> int:
-            if stem in depth:
-                return depth[stem]
-            inner = {
-                d.fmri.stem
-                for p in self.problem.candidates.get(stem, ())
-                for d in self.problem.deps(p)
-                if d.type is DepType.INCORPORATE
-            }
-            if not inner:
-                depth[stem] = 0
-                return 0
-            depth[stem] = 1 + max((level(s, trail | {stem}) for s in inner - trail), default=0)
-            return depth[stem]
+    # -- results ---------------------------------------------------------------------------
 
-        return sorted(stems, key=lambda s: (-level(s, frozenset()), s))
+    def chosen(self, opt: Optimizer) -> dict[str, Package]:
+        """The packages true in the model (read from its true variables)."""
+        by_var = self.cls.packages_by_var()
+        out: dict[str, Package] = {}
+        for lit in opt.model:
+            if lit > 0:
+                pkg = by_var.get(lit)
+                if pkg is not None:
+                    out[pkg.stem] = pkg
+        return out
 
-    # -- results ---------------------------------------------------------------------
-
-    def _chosen(self, model: set[int]) -> dict[str, Package]:
-        x = self.enc.x
-        return {
-            stem: p
-            for stem, versions in self.problem.candidates.items()
-            for p in versions
-            if x(p) in model
-        }
-
-    def _post_process(self, chosen: dict[str, Package]) -> dict[str, Package]:
+    def post_process(self, chosen: dict[str, Package]) -> dict[str, Package]:
         """Drop obsolete packages, and renamed ones nothing needs (ips-semantics 6.1, 7.6)."""
         live = {s: p for s, p in chosen.items() if not p.obsolete}
         needed: set[str] = set()
@@ -202,6 +189,8 @@ class ImageSolve:
                                 changed = True
         return {s: p for s, p in live.items() if not p.renamed or s in needed}
 
+    # -- held back ---------------------------------------------------------------------------
+
     def held_back(self, selection: Selection, opt: Optimizer, explain: bool) -> tuple[HeldBack, ...]:
         """Requested packages left below the newest version the image can see."""
         out = []
@@ -215,41 +204,40 @@ class ImageSolve:
         return tuple(out)
 
     def _newest_visible(self, stem: str) -> Package | None:
-        problem = self.problem
-        pool = [*problem.candidates.get(stem, ()), *(p for p, _ in problem.excluded.get(stem, ()))]
-        pool = [p for p in pool if not p.obsolete and not problem.filter.package_mismatch(p)]
-        return max(pool, key=lambda p: p.fmri.version.key, default=None)  # type: ignore[union-attr]
+        p = self.problem
+        pool = [v for v in p.catalog.versions(stem) if not v.obsolete and not p.filter.package_mismatch(v)]
+        pubs = {pub.name for pub in p.image.publishers}
+        pool = [v for v in pool if v.publisher in pubs]
+        return max(pool, key=lambda v: v.fmri.version.key, default=None)  # type: ignore[union-attr]
 
     def _because(self, stem: str, newest: Package, opt: Optimizer) -> str:
-        for pkg, why in self.problem.excluded.get(stem, ()):
-            if pkg is newest:
-                return f"{newest.fmri.short()}: {why}"
-        ladder_top = self.enc.x(self.problem.rank_order(stem)[-1])
-        core = opt.blocked.get(ladder_top)
+        is_candidate = any(newest is c for c in self.cls.shared.candidates.get(stem, ()))
+        why = self.problem.why_excluded(newest) if is_candidate else self.problem.publisher_reason(newest)
+        if why:
+            return f"{newest.fmri.short()}: {why}"
+        ladder = self.assumed.ladder(stem)
+        core = opt.blocked.get(ladder[-1]) if ladder else None
         if not core:
             return "newer versions conflict with the rest of the plan"
-        return self._core_reason(stem, newest, core)
+        return self._core_reason(stem, core)
 
-    def _core_reason(self, stem: str, newest: Package, core: list[int]) -> str:
-        keys = self.formula.keys
+    def _core_reason(self, stem: str, core: list[int]) -> str:
+        keys = self.cls.formula.keys
         assumptions: dict[int, Origin] = {}
+        seeds = {stem}
         for lit in core:
             key = keys[abs(lit)]
-            if isinstance(key, tuple) and key and isinstance(key[-1], Fmri):
+            if lit in self.assumed.origins:
+                assumptions[lit] = self.assumed.origins[lit]
+            elif isinstance(key, tuple) and key and isinstance(key[-1], Fmri):
+                seeds.add(key[-1].stem)
                 what = key[-1].short() if lit > 0 else f"no {key[-1].short()}"
-                where = "the global zone" if key[0] == PARENT else self.problem.image.name
+                where = "the global zone" if key[0] == PARENT else self.name
                 rule = "wanted" if key[-1].stem == stem else "decided"
-                assumptions[lit] = Origin(rule, self.problem.image.name, f"{where} has {what}")
-        seeds = {stem} | {k[-1].stem for lit in core if isinstance(k := keys[abs(lit)], tuple) and k and isinstance(k[-1], Fmri)}
-        finder = ConflictFinder(self.formula, self.deadline)
-        origins = finder.minimal(assumptions, seeds)
+                assumptions[lit] = Origin(rule, self.name, f"{where} has {what}")
+        origins = self.cls.finder().minimal(assumptions, seeds)
         if not origins:
             return "newer versions conflict with the rest of the plan"
-        facts = facts_from_conflict(
-            [o for o in origins if o.rule != "wanted"], {self.problem.image.name: self.problem}, limit=1
-        )
-        return "; ".join(f.text for f in facts if f.rule not in ("one-version",)) or "conflict"
-
-
-def _is_candidate(problem: ImageProblem, pkg: Package) -> bool:
-    return any(p is pkg for p in problem.candidates.get(pkg.stem, ()))
+        kept = [o for o in origins if o.rule not in ("wanted", "selector", "one-version") and o.text]
+        facts = facts_from_conflict(kept, {self.name: self.problem}, limit=1, image=self.name)
+        return "; ".join(f.text for f in facts) or "conflict"

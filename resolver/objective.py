@@ -26,8 +26,8 @@ from pysat.card import ITotalizer
 
 from resolver.sat import Formula, Origin, SatSolver
 
-#: Given a model (true variables), clauses that rule it out, or [] if it is fine.
-Oracle = Callable[[set[int]], list[tuple[list[int], Origin]]]
+#: Given a model (``model[v - 1]`` is v or -v), clauses that rule it out, or [] if it is fine.
+Oracle = Callable[[list[int]], list[tuple[list[int], Origin]]]
 
 
 @dataclass
@@ -38,9 +38,10 @@ class Optimizer:
     solver: SatSolver
     oracle: Oracle | None = None
     assumptions: list[int] = field(default_factory=list)
-    model: set[int] = field(default_factory=set)
+    model: list[int] = field(default_factory=list)
     #: for each ladder that could not reach its top: the core of that attempt
     blocked: dict[int, list[int]] = field(default_factory=dict)
+    _implied_cache: set[int] | None = None
 
     def feasible(self, extra: Sequence[int] = ()) -> bool:
         """Satisfiable with the decisions so far plus ``extra``? Keeps the model.
@@ -48,13 +49,33 @@ class Optimizer:
         while True:
             if not self.solver.solve([*self.assumptions, *extra]):
                 return False
-            model = self.solver.true_vars()
+            model = self.solver.model()
             cuts = self.oracle(model) if self.oracle else []
             if not cuts:
                 self.model = model
                 return True
             for clause, origin in cuts:
+                if any(self._holds(lit, model) for lit in clause):
+                    raise AssertionError(f"a zone cut does not exclude the model it answers: {origin.text}")
                 self.formula.add(clause, origin)
+            if any(not clause for clause, _ in cuts):
+                return False  # some zone cannot follow any plan
+
+    @staticmethod
+    def _holds(lit: int, model: list[int]) -> bool:
+        v = abs(lit)
+        return v <= len(model) and (model[v - 1] > 0) == (lit > 0)
+
+    def value(self, lit: int) -> bool:
+        """The literal's value in the current model (unknown variables are false)."""
+        v = abs(lit)
+        return v <= len(self.model) and (self.model[v - 1] > 0) == (lit > 0)
+
+    def _implied(self) -> set[int]:
+        """Literals the decisions so far imply (a subset, as decisions only grow)."""
+        if self._implied_cache is None:
+            self._implied_cache = self.solver.implied(self.assumptions) or set()
+        return self._implied_cache
 
     def maximize(self, ladder: Sequence[int]) -> int:
         """Make the highest possible rung of ``ladder`` (literals, least preferred
@@ -65,7 +86,7 @@ class Optimizer:
         top = len(ladder) - 1
         current = self._rung(ladder)
         if current != top:
-            if self.solver.propagates_to_conflict([*self.assumptions, ladder[top]]):
+            if -ladder[top] in self._implied():
                 current = self._climb(ladder, current)
             elif self.feasible([ladder[top]]):
                 current = top
@@ -80,7 +101,7 @@ class Optimizer:
 
     def _rung(self, ladder: Sequence[int]) -> int:
         for i in range(len(ladder) - 1, -1, -1):
-            if ladder[i] in self.model:
+            if self.value(ladder[i]):
                 return i
         return -1
 
@@ -104,7 +125,9 @@ class Optimizer:
         false in every solution (fixed at once, as most forced changes are); a
         larger core makes its literals relaxable, counted by a totalizer whose
         bound rises only when a core holds no new literal."""
-        forced = [w for w in wanted if self.solver.propagates_to_conflict([*self.assumptions, w])]
+        self._implied_cache = None
+        implied = self._implied()
+        forced = [w for w in wanted if -w in implied]
         self.assumptions.extend(-w for w in forced)
         forced_set = set(forced)
         wanted = [w for w in wanted if w not in forced_set]

@@ -1,22 +1,24 @@
-"""The planning problem of one image: which package versions may be chosen.
+"""The planning problem: which package versions images may choose, and why not.
 
-For an image and what the operation asks of it (a ``Request``), this computes
-the candidate versions of every stem the plan could touch (the closure of the
+Images of one *class* (same parent, brand, publishers, variants and facets)
+see the catalog alike, so they share a ``SharedProblem``: the candidate
+versions of every stem any of them could touch (the closure of their
 installed and requested packages over require, require-any, conditional,
-group and group-any dependencies), and for every version the image can see
-but may not choose, the reason (``excluded``): publisher rules, package
-variants, --reject, the requested versions, maintained incorporations,
-freezes, upgrade paths (origin) and explicit-install packages.
-Versions older than the installed one are never candidates unless an
-incorporation allows the downgrade (ips-semantics 7.4).
+group and group-any dependencies), with dependencies filtered by the class's
+variants and facets. One formula encodes it once for all of them.
 
-Everything here is a static fact about one image; the rules that relate
-versions to each other are clauses (``resolver.encode``).
+What differs between the images of a class is an ``ImageProblem``: the
+installed set, the request, freezes and avoids, and from them the versions
+this image may not choose, each with its reason: publisher rules, --reject,
+the requested versions, maintained incorporations, freezes, upgrade paths
+(origin), explicit-install packages, and versions older than the installed
+one unless an incorporation allows the downgrade (ips-semantics 7.4). These
+become assumptions on the shared formula (resolver.encode.assume).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from resolver.catalog import Catalog
@@ -47,40 +49,152 @@ class Request:
 
 def at_least(pkg: Package, version: Version | None) -> bool:
     """pkg's version is ``version`` or newer (release, branch, timestamp)."""
-    assert pkg.fmri.version is not None
-    return version is None or pkg.fmri.version.key >= version.key
+    return version is None or pkg.fmri.version.key >= version.key  # type: ignore[union-attr]
+
+
+def class_key(image: Image) -> tuple[object, ...]:
+    """Images with equal keys see the catalog alike and share one formula."""
+    return (image.parent, image.brand, image.linked, image.publishers, image.variants, image.facets)
+
+
+class SharedProblem:
+    """Candidates of one class of images: filtered once, encoded once."""
+
+    def __init__(self, catalog: Catalog, image: Image) -> None:
+        self.catalog = catalog
+        self.image = image  # the first member: the class's view of the catalog
+        self.filter = VarcetFilter.for_image(image)
+        self.linked = image.linked
+        self.candidates: dict[str, list[Package]] = {}
+        self._deps: dict[int, tuple[Dependency, ...]] = {}
+        self._ranks = {p.name: i for i, p in enumerate(image.publishers)}
+        self._incorporations: dict[str, list[Package]] | None = None
+        self._matching: dict[tuple[str, Version], list[Package]] = {}
+        self._depth: dict[str, int] = {}
+
+    def deps(self, pkg: Package) -> tuple[Dependency, ...]:
+        """pkg's dependencies that apply to this class (variant and facet tags)."""
+        key = id(pkg)
+        got = self._deps.get(key)
+        if got is None:
+            got = tuple(d for d in pkg.depends if self.filter.allows(d.tags))
+            self._deps[key] = got
+        return got
+
+    def rank(self, publisher: str) -> int:
+        return self._ranks.get(publisher, 1000)
+
+    def visible(self, stem: str) -> list[Package]:
+        """Versions from configured publishers that the class's variants allow."""
+        return [
+            p
+            for p in self.catalog.versions(stem)
+            if p.publisher in self._ranks and not self.filter.package_mismatch(p)
+        ]
+
+    def close(self, seeds: Iterable[str], extra: Iterable[Package] = ()) -> None:
+        """Add ``seeds`` and everything their candidates' dependencies reach.
+        ``extra`` are packages the class must consider although not visible
+        (installed from a publisher that is no longer configured)."""
+        extras: dict[str, list[Package]] = {}
+        for pkg in extra:
+            extras.setdefault(pkg.stem, []).append(pkg)
+        todo = sorted(set(seeds) | set(extras))
+        seen = set(self.candidates) | set(todo)
+        while todo:
+            stem = todo.pop()
+            versions = self.visible(stem)
+            for pkg in extras.get(stem, ()):
+                if all(p is not pkg for p in versions):
+                    versions.append(pkg)
+            versions.sort(key=lambda p: (p.fmri.version.key, -self.rank(p.publisher)))  # type: ignore[union-attr]
+            self.candidates[stem] = versions
+            for pkg in versions:
+                for dep in self.deps(pkg):
+                    if dep.type in CLOSURE_TYPES:
+                        for f in dep.fmris:
+                            if f.stem not in seen:
+                                seen.add(f.stem)
+                                todo.append(f.stem)
+
+    def incorporations(self) -> dict[str, list[Package]]:
+        """Candidates that incorporate something, by stem (computed once)."""
+        if self._incorporations is None:
+            self._incorporations = {}
+            for stem, versions in self.candidates.items():
+                incs = [p for p in versions if any(d.type is DepType.INCORPORATE for d in self.deps(p))]
+                if incs:
+                    self._incorporations[stem] = incs
+        return self._incorporations
+
+    def matching(self, stem: str, want: Version) -> list[Package]:
+        """Catalog versions of ``stem`` matching ``want`` at its precision (memoised)."""
+        key = (stem, want)
+        got = self._matching.get(key)
+        if got is None:
+            got = [p for p in self.catalog.versions(stem) if p.fmri.version.matches(want)]  # type: ignore[union-attr]
+            self._matching[key] = got
+        return got
+
+    def incorporation_depth(self, stem: str) -> int:
+        """0 for a plain package; 1 + the deepest incorporation it incorporates."""
+        depth = self._depth.get(stem)
+        if depth is None:
+            self._depth[stem] = 0  # cycle guard
+            inner = {
+                d.fmri.stem
+                for p in self.candidates.get(stem, ())
+                for d in self.deps(p)
+                if d.type is DepType.INCORPORATE
+            }
+            depth = 1 + max((self.incorporation_depth(s) for s in inner), default=-1) if inner else 0
+            self._depth[stem] = depth
+        return depth
+
+    def at_least(self, stem: str, version: Version | None, obsolete_ok: bool) -> list[Package]:
+        return [
+            p for p in self.candidates.get(stem, ()) if at_least(p, version) and (obsolete_ok or not p.obsolete)
+        ]
 
 
 class ImageProblem:
-    """Candidates and exclusions for one image under one request."""
+    """One image under one request: what it has, and what it may not choose."""
 
     def __init__(
         self,
+        shared: SharedProblem,
         image: Image,
-        catalog: Catalog,
         request: Request,
         index: StemIndex,
         parent_installed: Mapping[str, Package] | None = None,
         seed_stems: frozenset[str] = frozenset(),
     ) -> None:
+        self.shared = shared
+        self.catalog = shared.catalog
         self.image = image
-        self.catalog = catalog
         self.request = request
-        self.filter = VarcetFilter.for_image(image)
+        self.filter = shared.filter
         self.parent_installed = parent_installed or {}
         self.installed = self._load_installed()
         self.removals = self._removals()
         self.freezes = self._freezes(index)
         self.avoid = frozenset(s for p in image.avoid for s in index.lookup(parse_pattern(p)))
-        self.candidates: dict[str, list[Package]] = {}
-        self.excluded: dict[str, list[tuple[Package, str]]] = {}
-        self.notes: dict[str, str] = {}
-        self._deps: dict[int, tuple[Dependency, ...]] = {}
-        self._downgrades: dict[str, set[int]] = {}
         self.maintained = self._maintained_incorporations()
-        self._close(seed_stems)
+        self.seeds = (
+            ({s for s in self.installed if s not in self.removals} | set(request.proposed) | seed_stems)
+            - request.reject
+        )
+        self.downgrades: dict[str, set[int]] = {}
+        self._excluded: dict[str, list[tuple[Package, str]]] | None = None
 
-    # -- inputs -------------------------------------------------------------
+    def deps(self, pkg: Package) -> tuple[Dependency, ...]:
+        return self.shared.deps(pkg)
+
+    def extra_packages(self) -> list[Package]:
+        """Installed packages the class view does not show (unconfigured publisher)."""
+        return [p for s, p in self.installed.items() if s not in self.removals]
+
+    # -- inputs -----------------------------------------------------------------
 
     def _load_installed(self) -> dict[str, Package]:
         installed: dict[str, Package] = {}
@@ -117,114 +231,7 @@ class ImageProblem:
                 freezes[stem] = (version, text)
         return freezes
 
-    def deps(self, pkg: Package) -> tuple[Dependency, ...]:
-        """pkg's dependencies that apply to this image (variant and facet tags)."""
-        key = id(pkg)
-        got = self._deps.get(key)
-        if got is None:
-            got = tuple(d for d in pkg.depends if self.filter.allows(d.tags))
-            self._deps[key] = got
-        return got
-
-    # -- publishers ----------------------------------------------------------
-
-    def _visible(self, stem: str) -> tuple[list[Package], list[tuple[Package, str]]]:
-        """Versions of ``stem`` the publisher rules allow, and those they do not."""
-        versions = self.catalog.versions(stem)
-        inst = self.installed.get(stem)
-        allowed = self._allowed_publishers(stem, versions, inst)
-        keep: list[Package] = []
-        out: list[tuple[Package, str]] = []
-        for pkg in versions:
-            if pkg is inst:
-                keep.append(pkg)
-            elif pkg.publisher not in allowed[0]:
-                out.append((pkg, allowed[1].format(pub=pkg.publisher)))
-            elif inst is not None and pkg.fmri.version == inst.fmri.version:
-                continue  # the same version from another publisher
-            else:
-                keep.append(pkg)
-        return keep, out
-
-    def _allowed_publishers(
-        self, stem: str, versions: list[Package] | tuple[Package, ...], inst: Package | None
-    ) -> tuple[set[str], str]:
-        pubs = {p.name: p for p in self.image.publishers}
-        if inst is not None and inst.publisher in pubs and pubs[inst.publisher].sticky:
-            return {inst.publisher}, (
-                f"{stem} is installed from sticky publisher '{inst.publisher}'; "
-                "'{pub}' may not replace it"
-            )
-        proposed = self.request.proposed.get(stem)
-        if proposed:
-            ranks = sorted({self.image.publisher_rank(p.publisher) for p in proposed})
-            best = {p.publisher for p in proposed if self.image.publisher_rank(p.publisher) == ranks[0]}
-            return best, "the request chose another publisher than '{pub}'"
-        offered = sorted({self.image.publisher_rank(p.publisher) for p in versions})
-        if not offered or offered[0] >= 1000:
-            return set(), "publisher '{pub}' is not configured in image " + self.image.name
-        best = {p.publisher for p in versions if self.image.publisher_rank(p.publisher) == offered[0]}
-        return best, "a higher-ranked publisher than '{pub}' offers it"
-
-    # -- exclusions ----------------------------------------------------------
-
-    def _why_excluded(self, pkg: Package) -> str | None:
-        stem = pkg.stem
-        if stem in self.request.reject:
-            return "rejected by --reject"
-        if stem in self.request.remove:
-            return "the request uninstalls it"
-        mismatch = self.filter.package_mismatch(pkg)
-        if mismatch:
-            return mismatch
-        proposed = self.request.proposed.get(stem)
-        if proposed is not None and all(p is not pkg for p in proposed):
-            return "not a version the request names"
-        for why in (self._maintained_reason(pkg), self._freeze_reason(pkg), self._origin_reason(pkg)):
-            if why:
-                return why
-        if pkg.explicit_install and not self._explicitly_allowed(pkg):
-            return "can only be installed if requested by name (pkg.depend.explicit-install)"
-        return None
-
-    def _older_than_installed(self, pkg: Package) -> bool:
-        inst = self.installed.get(pkg.stem)
-        if inst is None or pkg.stem in self.removals or id(pkg) in self._downgrades.get(pkg.stem, ()):
-            return False
-        assert pkg.fmri.version is not None and inst.fmri.version is not None
-        if pkg.fmri.version >= inst.fmri.version:
-            return False
-        proposed = self.request.proposed.get(pkg.stem)
-        return not (proposed and all(at_most_older(p, inst) for p in proposed))
-
-    def _freeze_reason(self, pkg: Package) -> str | None:
-        frozen = self.freezes.get(pkg.stem)
-        if frozen and not pkg.fmri.version.matches(frozen[0]):  # type: ignore[union-attr]
-            return f"excluded by a freeze on {frozen[1]}"
-        return None
-
-    def _origin_reason(self, pkg: Package) -> str | None:
-        for dep in self.deps(pkg):
-            if dep.type is not DepType.ORIGIN or dep.fmri.version is None:
-                continue
-            inst = self.installed.get(dep.fmri.stem)
-            if inst is not None and not at_least(inst, dep.fmri.version):
-                return (
-                    f"upgrade path: {dep.fmri.short()} or newer must be installed first "
-                    f"({inst.fmri.short()} is installed)"
-                )
-        return None
-
-    def _explicitly_allowed(self, pkg: Package) -> bool:
-        stem = pkg.stem
-        if stem in self.request.proposed or stem in self.installed:
-            return True
-        self_synced = any(
-            d.type is DepType.PARENT and d.fmri.stem == DEPEND_SELF for d in self.deps(pkg)
-        )
-        return self_synced and stem in self.parent_installed
-
-    # -- maintained incorporations (ips-semantics 7.3) ------------------------
+    # -- maintained incorporations (ips-semantics 7.3) ------------------------------
 
     def _maintained_incorporations(self) -> dict[str, Package]:
         if self.request.relax_all:
@@ -233,7 +240,7 @@ class ImageProblem:
         relaxed = {
             s
             for s, versions in self.request.proposed.items()
-            if not (s in live and versions == [live[s]])
+            if not (s in live and len(versions) == 1 and versions[0] is live[s])
         }
         holds = {s: p.install_hold for s, p in live.items() if p.install_hold}
         relaxed_holds = {holds[s] for s in relaxed if s in holds}
@@ -262,6 +269,147 @@ class ImageProblem:
                         todo.append(stem)
         return out
 
+    # -- downgrades (ips-semantics 7.4) ----------------------------------------------
+
+    def compute_downgrades(self) -> None:
+        """Versions older than installed that an incorporation allows: for every
+        incorporation this image could install in update-all and sync, else for
+        requested versions; recursively for the downgrades they allow
+        (nested incorporations)."""
+        if self.request.relax_all:
+            sources = [
+                inc
+                for versions in self.shared.incorporations().values()
+                for inc in versions
+                if not self.older_than_installed(inc)
+            ]
+        else:
+            sources = [p for versions in self.request.proposed.values() for p in versions]
+        seen: set[int] = set()
+        while sources:
+            inc = sources.pop()
+            if id(inc) in seen:
+                continue
+            seen.add(id(inc))
+            for dep in self.deps(inc):
+                if dep.type is DepType.INCORPORATE and dep.fmri.version is not None:
+                    self._allow(dep.fmri.stem, inc, dep.fmri.version, sources)
+
+    def _allow(self, stem: str, inc: Package, want: Version, sources: list[Package]) -> None:
+        inst = self.installed.get(stem)
+        if inst is None or inst.fmri.version.matches(want):  # type: ignore[union-attr]
+            return
+        allowed = self.downgrades.setdefault(stem, set())
+        for p in self.shared.matching(stem, want):
+            if (
+                p.publisher == inc.publisher
+                and p.fmri.version < inst.fmri.version  # type: ignore[operator]
+                and _hold_allows(p, inc)
+                and id(p) not in allowed
+            ):
+                allowed.add(id(p))
+                if p.is_incorporation:
+                    sources.append(p)
+
+    # -- exclusions --------------------------------------------------------------------
+
+    def older_than_installed(self, pkg: Package) -> bool:
+        """Never a candidate: older than installed, no downgrade allowed or asked."""
+        inst = self.installed.get(pkg.stem)
+        if inst is None or pkg.stem in self.removals or id(pkg) in self.downgrades.get(pkg.stem, ()):
+            return False
+        if pkg.fmri.version >= inst.fmri.version:  # type: ignore[operator]
+            return False
+        proposed = self.request.proposed.get(pkg.stem)
+        return not (proposed and all(p.fmri.version < inst.fmri.version for p in proposed))  # type: ignore[operator]
+
+    def why_excluded(self, pkg: Package, late: bool = True) -> str | None:
+        """Why this image may not choose ``pkg`` (a class candidate), or None.
+        ``late=False`` leaves out the checks pkg(5) makes after its closure
+        (upgrade path, explicit-install), which decide group dependencies."""
+        stem = pkg.stem
+        if stem in self.request.reject:
+            return "rejected by --reject"
+        if stem in self.request.remove:
+            return "the request uninstalls it"
+        why = self.publisher_reason(pkg)
+        if why:
+            return why
+        proposed = self.request.proposed.get(stem)
+        if proposed is not None and all(p is not pkg for p in proposed):
+            return "not a version the request names"
+        for why in (self._maintained_reason(pkg), self._freeze_reason(pkg)):
+            if why:
+                return why
+        if not late:
+            return None
+        why = self._origin_reason(pkg)
+        if why:
+            return why
+        if pkg.explicit_install and not self.explicitly_allowed(pkg):
+            return "can only be installed if requested by name (pkg.depend.explicit-install)"
+        return None
+
+    def publisher_reason(self, pkg: Package) -> str | None:
+        """The publisher rules (ips-semantics 6.2), or None if pkg's publisher may serve it."""
+        stem = pkg.stem
+        inst = self.installed.get(stem)
+        if pkg is inst:
+            return None
+        if inst is not None and pkg.fmri.version == inst.fmri.version:
+            return f"{inst.fmri.short()} is installed from '{inst.publisher}'"
+        allowed, why = self.allowed_publishers(stem)
+        return None if pkg.publisher in allowed else why.format(pub=pkg.publisher)
+
+    def allowed_publishers(self, stem: str) -> tuple[set[str], str]:
+        inst = self.installed.get(stem)
+        pubs = {p.name: p for p in self.image.publishers}
+        named = self.request.proposed_by.get(stem)
+        if named is not None and parse_pattern(named).publisher is not None:
+            return {parse_pattern(named).publisher or ""}, "the request names another publisher than '{pub}'"
+        if inst is not None and inst.publisher in pubs and pubs[inst.publisher].sticky:
+            return {inst.publisher}, (
+                f"{stem} is installed from sticky publisher '{inst.publisher}'; '{{pub}}' may not replace it"
+            )
+        proposed = self.request.proposed.get(stem)
+        if proposed:
+            best_rank = min(self.shared.rank(p.publisher) for p in proposed)
+            best = {p.publisher for p in proposed if self.shared.rank(p.publisher) == best_rank}
+            return best, "the request chose another publisher than '{pub}'"
+        return self.default_publishers(stem), "a higher-ranked publisher than '{pub}' offers it"
+
+    def default_publishers(self, stem: str) -> set[str]:
+        offered = [self.shared.rank(p.publisher) for p in self.shared.visible(stem)]
+        if not offered:
+            return set()
+        best = min(offered)
+        return {p.publisher for p in self.shared.visible(stem) if self.shared.rank(p.publisher) == best}
+
+    def _freeze_reason(self, pkg: Package) -> str | None:
+        frozen = self.freezes.get(pkg.stem)
+        if frozen and not pkg.fmri.version.matches(frozen[0]):  # type: ignore[union-attr]
+            return f"excluded by a freeze on {frozen[1]}"
+        return None
+
+    def _origin_reason(self, pkg: Package) -> str | None:
+        for dep in self.deps(pkg):
+            if dep.type is not DepType.ORIGIN or dep.fmri.version is None:
+                continue
+            inst = self.installed.get(dep.fmri.stem)
+            if inst is not None and not at_least(inst, dep.fmri.version):
+                return (
+                    f"upgrade path: {dep.fmri.short()} or newer must be installed first "
+                    f"({inst.fmri.short()} is installed)"
+                )
+        return None
+
+    def explicitly_allowed(self, pkg: Package) -> bool:
+        stem = pkg.stem
+        if stem in self.request.proposed or stem in self.installed:
+            return True
+        self_synced = any(d.type is DepType.PARENT and d.fmri.stem == DEPEND_SELF for d in self.deps(pkg))
+        return self_synced and stem in self.parent_installed
+
     def _maintained_reason(self, pkg: Package) -> str | None:
         stem = pkg.stem
         inc = self.maintained.get(stem)
@@ -270,125 +418,50 @@ class ImageProblem:
                 f"installed incorporation {inc.fmri.short()} stays at its version "
                 "(name it on the command line to move it)"
             )
-        assert pkg.fmri.version is not None
         for inc in self.maintained.values():
             for dep in self.deps(inc):
                 if (
                     dep.type is DepType.INCORPORATE
                     and dep.fmri.stem == stem
                     and dep.fmri.version is not None
-                    and not pkg.fmri.version.matches(dep.fmri.version)
+                    and not pkg.fmri.version.matches(dep.fmri.version)  # type: ignore[union-attr]
                 ):
                     return f"excluded by installed incorporation {inc.fmri.short()}"
         return None
 
-    # -- the closure -----------------------------------------------------------
+    # -- views for explanations and reports (computed on demand) ----------------------
 
-    def _close(self, seed: frozenset[str]) -> None:
-        todo = sorted(
-            ({s for s in self.installed if s not in self.removals} | set(self.request.proposed) | seed)
-            - self.request.reject
-        )
-        seen = set(todo)
-        while todo:
-            stem = todo.pop()
-            for pkg in self._compute_candidates(stem):
-                for target in self._closure_targets(pkg):
-                    if target not in seen:
-                        seen.add(target)
-                        todo.append(target)
-                for stem2, pkgs in self._incorporation_downgrades(pkg):
-                    fresh = {id(p) for p in pkgs} - self._downgrades.setdefault(stem2, set())
-                    if fresh:
-                        self._downgrades[stem2] |= fresh
-                        seen.add(stem2)
-                        todo.append(stem2)
-
-    def _compute_candidates(self, stem: str) -> list[Package]:
-        """(Re)compute the candidates of ``stem``; returns the new ones."""
-        visible, excluded = self._visible(stem)
-        keep: list[Package] = []
-        older = 0
-        for pkg in visible:
-            if self._older_than_installed(pkg):
-                older += 1
-                continue
-            why = self._why_excluded(pkg)
-            if why is None:
-                keep.append(pkg)
-            else:
-                excluded.append((pkg, why))
-        if older:
-            inst = self.installed[stem]
-            self.notes[stem] = (
-                f"{inst.fmri.short()} is installed; older versions are not considered "
-                "(no implicit downgrades)"
-            )
-        before = {id(p) for p in self.candidates.get(stem, ())}
-        self.candidates[stem] = keep
-        if excluded:
-            self.excluded[stem] = excluded
-        return [p for p in keep if id(p) not in before]
-
-    def _closure_targets(self, pkg: Package) -> list[str]:
-        out: list[str] = []
-        for dep in self.deps(pkg):
-            if dep.type in CLOSURE_TYPES:
-                out.extend(f.stem for f in dep.fmris)
-        return out
-
-    def _incorporation_downgrades(self, pkg: Package) -> list[tuple[str, list[Package]]]:
-        """Versions older than installed that this incorporation allows (7.4):
-        for every candidate in update-all and sync, else for requested versions
-        and, recursively, for downgrades they allow (nested incorporations)."""
-        nested = id(pkg) in self._downgrades.get(pkg.stem, ())
-        if not (self.request.relax_all or pkg.stem in self.request.proposed or nested):
-            return []
-        out = []
-        for dep in self.deps(pkg):
-            if dep.type is not DepType.INCORPORATE or dep.fmri.version is None:
-                continue
-            inst = self.installed.get(dep.fmri.stem)
-            want = dep.fmri.version
-            if inst is None or inst.fmri.version.matches(want):  # type: ignore[union-attr]
-                continue
-            older = [
-                p
-                for p in self.catalog.versions(dep.fmri.stem)
-                if p.publisher == pkg.publisher
-                and p.fmri.version.matches(want)  # type: ignore[union-attr]
-                and p.fmri.version < inst.fmri.version  # type: ignore[operator]
-                and _hold_allows(p, pkg)
-            ]
-            if older:
-                out.append((dep.fmri.stem, older))
-        return out
-
-    # -- queries -----------------------------------------------------------------
-
-    def versions_at_least(self, stem: str, version: Version | None, obsolete_ok: bool) -> list[Package]:
+    def candidates(self, stem: str) -> list[Package]:
+        """This image's candidates of ``stem``, least preferred first."""
         return [
             p
-            for p in self.candidates.get(stem, ())
-            if at_least(p, version) and (obsolete_ok or not p.obsolete)
+            for p in self.shared.candidates.get(stem, ())
+            if not self.older_than_installed(p) and self.why_excluded(p) is None
         ]
 
-    def rank_order(self, stem: str) -> list[Package]:
-        """Candidates from least to most preferred: older first; at equal
-        versions the better-ranked publisher is preferred."""
-        return sorted(
-            self.candidates.get(stem, ()),
-            key=lambda p: (p.fmri.version.key, -self.image.publisher_rank(p.publisher)),  # type: ignore[union-attr]
-        )
+    def excluded(self, stem: str) -> list[tuple[Package, str]]:
+        """Versions of ``stem`` this image sees but may not choose, with the reason."""
+        out = [(p, why) for p in self.catalog.versions(stem) if (why := self._reason_any(p)) is not None]
+        return [(p, w) for p, w in out if w]
 
+    def _reason_any(self, pkg: Package) -> str | None:
+        mismatch = self.filter.package_mismatch(pkg)
+        if mismatch:
+            return mismatch
+        if pkg.publisher not in {p.name for p in self.image.publishers} and pkg is not self.installed.get(pkg.stem):
+            return f"publisher '{pkg.publisher}' is not configured in image {self.image.name}"
+        if self.older_than_installed(pkg):
+            return ""  # reported once, as a note
+        return self.why_excluded(pkg)
 
-def at_most_older(proposed: Package, installed: Package) -> bool:
-    """The user asked only for versions older than the installed one."""
-    return proposed.fmri.version < installed.fmri.version  # type: ignore[operator]
+    def note(self, stem: str) -> str | None:
+        inst = self.installed.get(stem)
+        if inst is None or not any(self.older_than_installed(p) for p in self.catalog.versions(stem)):
+            return None
+        return f"{inst.fmri.short()} is installed; older versions are not considered (no implicit downgrades)"
 
 
 def _hold_allows(candidate: Package, incorporation: Package) -> bool:
     hold = candidate.install_hold
     mine = incorporation.install_hold
     return hold is None or (mine is not None and hold.startswith(mine))
-

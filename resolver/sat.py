@@ -95,7 +95,12 @@ class SatSolver:
     def sync(self) -> None:
         """Load clauses added to the formula since the last call."""
         for clause in self._formula.clauses[self._added :]:
-            self._solver.add_clause(clause)
+            if not clause:  # the empty clause: make the solver unsatisfiable
+                top = self._formula.fresh()
+                self._solver.add_clause([top])
+                self._solver.add_clause([-top])
+            else:
+                self._solver.add_clause(clause)
         self._added = len(self._formula.clauses)
 
     def add(self, clause: Iterable[int]) -> None:
@@ -124,15 +129,15 @@ class SatSolver:
         self._solver.clear_interrupt()
         return bool(answer)
 
-    def propagates_to_conflict(self, assumptions: Sequence[int]) -> bool:
-        """True if unit propagation alone refutes ``assumptions`` (cheap)."""
+    def implied(self, assumptions: Sequence[int]) -> set[int] | None:
+        """Literals unit propagation derives from ``assumptions``; None on conflict."""
         self.sync()
-        ok, _ = self._solver.propagate(assumptions=list(assumptions))
-        return not ok
+        ok, lits = self._solver.propagate(assumptions=list(assumptions))
+        return set(lits) if ok else None
 
-    def true_vars(self) -> set[int]:
-        model = self._solver.get_model() or []
-        return {lit for lit in model if lit > 0}
+    def model(self) -> list[int]:
+        """The last model: ``model[v - 1]`` is v or -v."""
+        return list(self._solver.get_model() or [])
 
     def core(self) -> list[int]:
         return list(self._solver.get_core() or [])

@@ -18,19 +18,19 @@ against it, failing if one cannot follow.
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from resolver.catalog import Catalog
-from resolver.encode.context import PARENT
 from resolver.encode.zones import svr4_shared_stems
 from resolver.errors import Fact, NoSolution, PublisherConfigError
-from resolver.explain import ConflictFinder, facts_from_conflict
+from resolver.explain import facts_from_conflict
 from resolver.fmri import Fmri
-from resolver.image_solver import ImageSolve, Selection
+from resolver.image_solver import ClassSolve, ImageRun, Selection
 from resolver.model import Brand, Fleet, Image, Operation, Package
+from resolver.objective import Optimizer, Oracle
 from resolver.patterns import StemIndex
-from resolver.problem import ImageProblem, Request
+from resolver.problem import ImageProblem, Request, SharedProblem, class_key
 from resolver.sat import Origin
 
 
@@ -67,8 +67,7 @@ def _signature(image: Image, request: Request) -> Hashable:
     """Equal for zones the solver cannot tell apart."""
     proposed = tuple(sorted((s, tuple(str(p.fmri) for p in v)) for s, v in request.proposed.items()))
     return (
-        image.parent, image.brand, image.publishers, image.variants, image.facets,
-        tuple(sorted(map(str, image.installed))), image.frozen, image.avoid,
+        class_key(image), tuple(sorted(map(str, image.installed))), image.frozen, image.avoid,
         request.kind, request.update_all, proposed, request.remove, request.reject,
     )
 
@@ -92,7 +91,47 @@ class FleetSolver:
         self.requests = requests
         self.deadline = deadline
         self.stats: dict[str, float | int] = {}
-        self._nogood_source: dict[int, tuple[ImageSolve, list[int]]] = {}
+        self._nogood_source: dict[int, tuple[ImageRun, list[int]]] = {}
+
+    # -- building -------------------------------------------------------------------------
+
+    def _runs(
+        self,
+        images: list[Image],
+        parent: Image | None,
+        parent_installed: Mapping[str, Package],
+        parent_candidates: Mapping[str, Sequence[Package]],
+    ) -> dict[str, ImageRun]:
+        """One ImageRun per image: images of a class share a formula; images
+        the solver cannot tell apart share one run."""
+        classes: dict[Hashable, list[Image]] = {}
+        for image in images:
+            classes.setdefault(class_key(image), []).append(image)
+        runs: dict[str, ImageRun] = {}
+        for members in classes.values():
+            shared = SharedProblem(self.catalog, members[0])
+            distinct: dict[Hashable, list[Image]] = {}
+            for image in members:
+                distinct.setdefault(_signature(image, self.requests[image.name]), []).append(image)
+            problems = []
+            for same in distinct.values():
+                image = same[0]
+                seeds = svr4_shared_stems(parent_candidates) if image.brand is Brand.NATIVE else frozenset()
+                problems.append(
+                    (same, ImageProblem(shared, image, self.requests[image.name], self.index, parent_installed, seeds))
+                )
+            shared.close(
+                (s for _, p in problems for s in p.seeds),
+                [pkg for _, p in problems for pkg in p.extra_packages()],
+            )
+            for _, problem in problems:
+                problem.compute_downgrades()
+            cls = ClassSolve(shared, parent.name if parent else None, parent_candidates, self.deadline)
+            for same, problem in problems:
+                run = ImageRun(cls, problem)
+                for image in same:
+                    runs[image.name] = run
+        return runs
 
     # -- entry points -----------------------------------------------------------------
 
@@ -106,91 +145,80 @@ class FleetSolver:
         assert zone.parent is not None
         parent = self.fleet.image(zone.parent)
         parent_pkgs = self._installed(parent)
-        parent_problem = ImageProblem(parent, self.catalog, Request("sync"), self.index)
-        problem = ImageProblem(
-            zone, self.catalog, self.requests[zone.name], self.index, parent_pkgs,
-            seed_stems=svr4_shared_stems(parent_problem.candidates) if zone.brand is Brand.NATIVE else frozenset(),
-        )
-        solve = ImageSolve(problem, self.catalog, parent.name, parent_problem.candidates, self.deadline)
+        parent_candidates: dict[str, list[Package]] = {s: [p] for s, p in parent_pkgs.items()}
+        run = self._runs([zone], parent, parent_pkgs, parent_candidates)[zone.name]
         parent_set = {p.fmri for p in parent_pkgs.values()}
-        selection = self._solve_zone(solve, parent_set, parent.name, explain)
+        selection = self._solve_zone(run, parent_set, parent.name, explain)
         return FleetPlan({zone.name: selection}, self.stats)
 
     def _plan_from_global(self, gz: Image, explain: bool) -> FleetPlan:
         t0 = time.perf_counter()
-        gz_problem = ImageProblem(gz, self.catalog, self.requests[gz.name], self.index)
-        gz_pkgs = self._installed(gz)
+        gz_run = self._runs([gz], None, {}, {})[gz.name]
         zones = [z for z in self.fleet.children(gz.name) if z.name in self.requests]
-        groups: dict[Hashable, list[Image]] = {}
-        for zone in zones:
-            groups.setdefault(_signature(zone, self.requests[zone.name]), []).append(zone)
-        zone_solves: dict[Hashable, ImageSolve] = {}
-        for sig, members in groups.items():
-            zone = members[0]
-            seeds = svr4_shared_stems(gz_problem.candidates) if zone.brand is Brand.NATIVE else frozenset()
-            problem = ImageProblem(zone, self.catalog, self.requests[zone.name], self.index, gz_pkgs, seeds)
-            zone_solves[sig] = ImageSolve(problem, self.catalog, gz.name, gz_problem.candidates, self.deadline)
-        gz_solve = ImageSolve(gz_problem, self.catalog, None, {}, self.deadline)
+        zone_runs = self._runs(zones, gz, self._installed(gz), gz_run.cls.shared.candidates)
+        distinct = list({id(r): r for r in zone_runs.values()}.values())
+        classes = list({id(r.cls): r.cls for r in [gz_run, *distinct]}.values())
         self.stats.update(
-            images=1 + len(zones), distinct_zones=len(groups), encode_s=time.perf_counter() - t0,
-            variables=gz_solve.formula.nvars + sum(z.formula.nvars for z in zone_solves.values()),
-            clauses=len(gz_solve.formula.clauses) + sum(len(z.formula.clauses) for z in zone_solves.values()),
+            images=1 + len(zones), zone_classes=len(classes) - 1, distinct_zones=len(distinct),
+            encode_s=time.perf_counter() - t0,
+            variables=sum(c.formula.nvars for c in classes),
+            clauses=sum(len(c.formula.clauses) for c in classes),
         )
         t1 = time.perf_counter()
-        oracle = None if self.op.parent_first else self._oracle(gz_solve, zone_solves, groups)
-        gz_selection = self._solve_global(gz_solve, oracle, explain, zone_solves, groups)
+        members = {id(r): [z for z in zones if zone_runs[z.name] is r] for r in distinct}
+        oracle = None if self.op.parent_first else self._oracle(gz_run, distinct, members)
+        gz_selection = self._solve_global(gz_run, oracle, explain)
         gz_set = {p.fmri for p in gz_selection.final.values()}
         plan = FleetPlan({gz.name: gz_selection}, self.stats)
-        for sig, solve in zone_solves.items():
-            selection = self._solve_zone(solve, gz_set, gz.name, explain, groups[sig])
-            for member in groups[sig]:
+        for run in distinct:
+            selection = self._solve_zone(run, gz_set, gz.name, explain, members[id(run)])
+            for member in members[id(run)]:
                 plan.selections[member.name] = selection
         self.stats["solve_s"] = time.perf_counter() - t1
         return plan
 
     # -- the global zone -------------------------------------------------------------------
 
-    def _oracle(
-        self, gz_solve: ImageSolve, zone_solves: dict[Hashable, ImageSolve], groups: dict[Hashable, list[Image]]
-    ):  # type: ignore[no-untyped-def]
-        gz_name = gz_solve.problem.image.name
-        memo: dict[tuple[Hashable, tuple[int, ...]], list[int] | None] = {}
+    def _oracle(self, gz_run: ImageRun, zone_runs: list[ImageRun], members: dict[int, list[Image]]) -> Oracle:
+        memo: dict[tuple[int, tuple[int, ...]], list[int] | None] = {}
 
-        def oracle(model: set[int]) -> list[tuple[list[int], Origin]]:
-            gz_set = self._final_set(gz_solve, model)
+        def oracle(model: list[int]) -> list[tuple[list[int], Origin]]:
+            gz_set = self._final_set(gz_run, model)
+            per_class: dict[int, tuple[int, ...]] = {}
             cuts: list[tuple[list[int], Origin]] = []
-            for sig, solve in zone_solves.items():
-                assumptions = tuple(solve.parent_assumptions(gz_set))
-                key = (sig, assumptions)
+            for run in zone_runs:
+                lits = per_class.get(id(run.cls))
+                if lits is None:
+                    lits = per_class[id(run.cls)] = tuple(run.cls.parent_assumptions(gz_set))
+                key = (id(run), lits)
                 if key not in memo:
-                    memo[key] = None if solve.feasible(assumptions) else solve.solver.core()
+                    memo[key] = None if run.feasible(lits) else run.cls.solver.core()
                 core = memo[key]
                 if core is None:
                     continue
-                clause = self._nogood(gz_solve, solve, core)
-                names = ", ".join(m.name for m in groups[sig])
-                text = f"zone {names} cannot follow the global zone with " + (
-                    ", ".join(_lit_text(gz_solve, -lit) for lit in clause) or "any plan"
+                interface = set(lits)
+                clause = self._nogood(gz_run, run, [lit for lit in core if lit in interface])
+                names = ", ".join(m.name for m in members[id(run)])
+                text = f"zone {names} cannot follow a global zone with " + (
+                    ", ".join(_lit_text(gz_run, -lit) for lit in clause) or "any plan"
                 )
-                origin = Origin("zone", groups[sig][0].name, text)
-                self._nogood_source[id(origin)] = (solve, [lit for lit in core if lit in set(assumptions)])
+                origin = Origin("zone", "", text)
+                self._nogood_source[id(origin)] = (run, [lit for lit in core if lit in interface])
                 cuts.append((clause, origin))
                 self.stats["zone_cuts"] = int(self.stats.get("zone_cuts", 0)) + 1
-            _ = gz_name
             return cuts
 
         return oracle
 
-    def _nogood(self, gz_solve: ImageSolve, zone: ImageSolve, core: list[int]) -> list[int]:
+    def _nogood(self, gz_run: ImageRun, zone: ImageRun, core: list[int]) -> list[int]:
         """The zone's core over interface literals, as a clause over global-zone variables."""
-        keys = zone.formula.keys
-        gz_name = gz_solve.problem.image.name
+        keys = zone.cls.formula.keys
+        gz_vars = gz_run.cls.formula.var_of
+        gz_name = gz_run.cls.enc.name
         clause: list[int] = []
         for lit in core:
             key = keys[abs(lit)]
-            if not (isinstance(key, tuple) and key and key[0] == PARENT):
-                continue
-            gz_var = gz_solve.formula.var_of.get((gz_name, key[2]))
+            gz_var = gz_vars.get((gz_name, key[2]))  # type: ignore[index]
             if lit > 0:
                 assert gz_var is not None
                 clause.append(-gz_var)
@@ -198,67 +226,62 @@ class FleetSolver:
                 clause.append(gz_var)
         return sorted(set(clause))
 
-    def _final_set(self, solve: ImageSolve, model: set[int]) -> set[Fmri]:
-        chosen = solve._chosen(model)
-        return {p.fmri for p in solve._post_process(chosen).values()}
+    def _final_set(self, run: ImageRun, model: list[int]) -> set[Fmri]:
+        opt = Optimizer(run.cls.formula, run.cls.solver, None, [], model)
+        return {p.fmri for p in run.post_process(run.chosen(opt)).values()}
 
-    def _solve_global(
-        self, gz_solve: ImageSolve, oracle, explain: bool,  # type: ignore[no-untyped-def]
-        zone_solves: dict[Hashable, ImageSolve], groups: dict[Hashable, list[Image]],
-    ) -> Selection:
+    def _solve_global(self, gz_run: ImageRun, oracle: Oracle | None, explain: bool) -> Selection:
         try:
-            selection, opt = gz_solve.optimise([], oracle)
+            selection, opt = gz_run.optimise((), oracle)
         except LookupError:
-            raise self._no_solution(gz_solve, {}, explain) from None
-        selection.held_back = gz_solve.held_back(selection, opt, explain)
+            raise self._no_solution(gz_run, {}, explain) from None
+        selection.held_back = gz_run.held_back(selection, opt, explain)
         return selection
 
     # -- zones --------------------------------------------------------------------------
 
     def _solve_zone(
-        self, solve: ImageSolve, parent_set: set[Fmri], parent: str, explain: bool, members: list[Image] | None = None
+        self, run: ImageRun, parent_set: set[Fmri], parent: str, explain: bool, members: list[Image] | None = None
     ) -> Selection:
-        base = solve.parent_assumptions(parent_set)
+        lits = run.cls.parent_assumptions(parent_set)
         try:
-            selection, opt = solve.optimise(base)
+            selection, opt = run.optimise(lits)
         except LookupError:
-            origins = solve.parent_origins(parent_set, parent)
-            raise self._no_solution(solve, origins, explain, members) from None
-        selection.held_back = solve.held_back(selection, opt, explain)
+            origins = _parent_origins(run, lits, parent)
+            raise self._no_solution(run, origins, explain, members) from None
+        selection.held_back = run.held_back(selection, opt, explain)
         return selection
 
     # -- failures ------------------------------------------------------------------------
 
     def _no_solution(
-        self, solve: ImageSolve, assumptions: dict[int, Origin], explain: bool, members: list[Image] | None = None
+        self, run: ImageRun, extra: dict[int, Origin], explain: bool, members: list[Image] | None = None
     ) -> NoSolution:
-        image = solve.problem.image.name
+        image = run.name
         names = ", ".join(m.name for m in members) if members else image
-        where = "the global zone" if solve.problem.image.is_global else f"zone {names}"
-        head = f"{_asked(solve.problem.request)} in {where}: no plan satisfies every rule"
+        where = "the global zone" if run.problem.image.is_global else f"zone {names}"
+        head = f"{_asked(run.problem.request)} in {where}: no plan satisfies every rule"
         if not explain:
             return NoSolution(head, [], image=image)
-        seeds = set(solve.problem.request.proposed) | set(solve.problem.installed)
-        finder = ConflictFinder(solve.formula, self.deadline)
-        origins = finder.minimal(assumptions, seeds) or []
-        problems = {image: solve.problem}
-        facts = facts_from_conflict([o for o in origins if o.rule != "parent-plan"], problems)
+        assumptions = {**run.assumed.origins, **extra}
+        seeds = set(run.problem.request.proposed) | set(run.problem.installed)
+        origins = run.cls.finder().minimal(assumptions, seeds) or []
+        problems = {image: run.problem}
+        chain = [o for o in origins if o.rule != "parent-plan"]
+        facts = facts_from_conflict(chain, problems, image=image)
         facts += [Fact("parent-plan", o.text, o.image) for o in origins if o.rule == "parent-plan"]
         for origin in origins:
             if origin.rule == "zone" and id(origin) in self._nogood_source:
                 facts.extend(self._zone_facts(*self._nogood_source[id(origin)]))
         return NoSolution(head, facts, image=image)
 
-    def _zone_facts(self, zone: ImageSolve, core: list[int]) -> list[Fact]:
-        keys = zone.formula.keys
-        assumptions = {}
-        for lit in core:
-            key = keys[abs(lit)]
-            fmri = key[2]  # type: ignore[index]
-            text = f"the global zone has {fmri.short()}" if lit > 0 else f"the global zone has no {fmri}"
-            assumptions[lit] = Origin("parent-plan", zone.problem.image.parent or "", text)
-        origins = ConflictFinder(zone.formula, self.deadline).minimal(assumptions, set(zone.problem.installed)) or []
-        return facts_from_conflict([o for o in origins if o.rule != "parent-plan"], {zone.problem.image.name: zone.problem})
+    def _zone_facts(self, zone: ImageRun, core: list[int]) -> list[Fact]:
+        parent = zone.problem.image.parent or ""
+        assumptions = {**zone.assumed.origins, **_parent_origins(zone, core, parent)}
+        origins = zone.cls.finder().minimal(assumptions, set(zone.problem.installed)) or []
+        chain = [o for o in origins if o.rule != "parent-plan"]
+        facts = facts_from_conflict(chain, {zone.name: zone.problem}, image=zone.name)
+        return facts + [Fact("parent-plan", o.text, o.image) for o in origins if o.rule == "parent-plan"]
 
     def _installed(self, image: Image) -> dict[str, Package]:
         out = {}
@@ -267,6 +290,16 @@ class FleetSolver:
             if pkg is not None:
                 out[pkg.stem] = pkg
         return out
+
+
+def _parent_origins(run: ImageRun, lits: Sequence[int], parent: str) -> dict[int, Origin]:
+    keys = run.cls.formula.keys
+    out: dict[int, Origin] = {}
+    for lit in lits:
+        fmri = keys[abs(lit)][2]  # type: ignore[index]
+        text = f"the global zone's plan has {fmri.short()}" if lit > 0 else f"the global zone's plan has no {fmri}"
+        out[lit] = Origin("parent-plan", parent, text)
+    return out
 
 
 def _asked(request: Request) -> str:
@@ -280,8 +313,8 @@ def _asked(request: Request) -> str:
     return f"{request.kind} " + " ".join(sorted(set(request.proposed_by.values()) or request.proposed))
 
 
-def _lit_text(solve: ImageSolve, lit: int) -> str:
-    key = solve.formula.keys[abs(lit)]
+def _lit_text(run: ImageRun, lit: int) -> str:
+    key = run.cls.formula.keys[abs(lit)]
     if isinstance(key, tuple) and len(key) >= 2 and isinstance(key[-1], Fmri):
         return key[-1].short() if lit > 0 else f"not {key[-1].short()}"
     return "?"

@@ -96,7 +96,7 @@ class Verifier:
     def _group_excused(self, image: Image, stem: str, filt: VarcetFilter) -> bool:
         """A group target may be absent: opted out, obsolete, or not installable here."""
         request = self.requests.get(image.name)
-        if stem in image.avoid or (request and stem in request.reject):
+        if stem in image.avoid or (request and (stem in request.reject or stem in request.remove)):
             return True
         picked = self.chosen.get(image.name, {}).get(stem)
         if picked is not None and picked.obsolete:
@@ -203,7 +203,9 @@ class Verifier:
         if pkg.publisher not in pubs:
             self._fail(image, f"{pkg.fmri} comes from publisher {pkg.publisher}, not configured here")
         old = before.get(pkg.stem)
-        if old is not None and old.publisher in pubs and pubs[old.publisher].sticky and pkg.publisher != old.publisher:
+        request = self.requests.get(image.name)
+        named = request is not None and any(p is pkg for p in request.proposed.get(pkg.stem, ()))
+        if old is not None and old.publisher in pubs and pubs[old.publisher].sticky and pkg.publisher != old.publisher and not named:
             self._fail(image, f"{pkg.fmri} replaces {old.fmri} from sticky publisher {old.publisher}")
         for dep in pkg.depends:
             if dep.type is DepType.ORIGIN and filt.allows(dep.tags) and dep.fmri.version is not None:
@@ -238,5 +240,5 @@ class Verifier:
             allzones = any(p is not None and p.svr4 is not None and p.svr4.allzones for p in (mine, theirs))
             if allzones and (mine is None) != (theirs is None):
                 self._fail(image, f"ALLZONES package {stem} is not in both this zone and the global zone")
-            if mine is not None and theirs is not None and mine.fmri.version != theirs.fmri.version:
-                self._fail(image, f"{stem} is at {mine.fmri.version} here but {theirs.fmri.version} in the global zone")
+            if allzones and mine is not None and theirs is not None and mine.fmri.version != theirs.fmri.version:
+                self._fail(image, f"ALLZONES {stem} is at {mine.fmri.version} here but {theirs.fmri.version} in the global zone")

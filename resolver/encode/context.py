@@ -1,34 +1,62 @@
-"""The encoding context of one image: its problem, the formula, its variables.
+"""The encoding of one class of images: the shared formula and its variables.
 
-Variable keys are readable: ``(image, fmri)`` for "this image has this
+Variable keys are readable: ``(class, fmri)`` for "the image has this
 package version installed", ``("^", parent, fmri)`` for "the parent image has
-it" (linked zones and SVR4 zones refer to the global zone through these).
+it" (linked and SVR4 zones refer to the global zone only through these).
+
+Everything an image of the class adds is an assumption on a *selector*:
+``present`` (the stem must be installed), ``floor`` (no version below the
+k-th: how "not older than installed" is said without a clause per image),
+``defpub`` (the default publisher rule), ``optout`` (a group target the image
+opted out of). The clauses behind selectors carry no text of their own; the
+assumption that switches them on says, per image, why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 
-from resolver.model import Package
-from resolver.problem import ImageProblem
+from resolver.model import DepType, Package
+from resolver.problem import SharedProblem
 from resolver.sat import Formula, Origin
 
 PARENT = "^"
+_SILENT = "selector"  # rule of clauses whose meaning the assumption states
 
 
-class ImageEncoding:
-    """Variables and clause helpers for one image inside a formula."""
+class ClassEncoding:
+    """Variables and clause helpers for one class of images inside a formula."""
 
-    def __init__(self, problem: ImageProblem, formula: Formula, parent: str | None) -> None:
-        self.problem = problem
+    def __init__(self, shared: SharedProblem, formula: Formula, name: str, parent: str | None) -> None:
+        self.shared = shared
+        self.problem = shared  # the encoders read candidates and deps from here
         self.formula = formula
-        self.name = problem.image.name
+        self.name = name
         self.parent = parent
         self._lits: dict[int, int] = {}
         self._cache: dict[tuple[object, ...], list[int]] = {}
+        self._selectors: dict[tuple[str, str, int], int] = {}
+        self.group_targets: set[tuple[str, str]] = set()
+
+    @cached_property
+    def special_candidates(self) -> list[Package]:
+        """Candidates whose exclusion depends on the image's installed set:
+        packages with origin dependencies and explicit-install packages."""
+        return [
+            pkg
+            for versions in self.shared.candidates.values()
+            for pkg in versions
+            if pkg.explicit_install or any(d.type is DepType.ORIGIN for d in self.shared.deps(pkg))
+        ]
+
+    @cached_property
+    def multi_publisher_stems(self) -> list[str]:
+        """Stems more than one publisher offers (the publisher rules matter)."""
+        return sorted(s for s, v in self.shared.candidates.items() if len({p.publisher for p in v}) > 1)
 
     def x(self, pkg: Package) -> int:
-        """Literal: this image has ``pkg`` installed."""
+        """Literal: the image has ``pkg`` installed."""
         lit = self._lits.get(id(pkg))
         if lit is None:
             lit = self.formula.var((self.name, pkg.fmri))
@@ -49,7 +77,72 @@ class ImageEncoding:
         return got
 
     def origin(self, rule: str, text: str, pkg: Package | None = None, **kw: object) -> Origin:
-        return Origin(rule, self.name, text, pkg, **kw)  # type: ignore[arg-type]
+        return Origin(rule, "", text, pkg, **kw)  # type: ignore[arg-type]
 
     def add(self, clause: list[int], origin: Origin) -> None:
         self.formula.add(clause, origin)
+
+    # -- selectors ---------------------------------------------------------------
+
+    def _selector(self, kind: str, stem: str, k: int, build: Callable[[int], None]) -> int:
+        key = (kind, stem, k)
+        sel = self._selectors.get(key)
+        if sel is None:
+            sel = self.formula.fresh()
+            self._selectors[key] = sel
+            build(sel)
+        return sel
+
+    def present(self, stem: str) -> int:
+        """Selector: some version of ``stem`` is installed (¬s ∨ T₁ ∨ … ∨ Tₙ)."""
+
+        def build(sel: int) -> None:
+            lits = [self.x(p) for p in self.shared.candidates.get(stem, ())]
+            self.add([-sel, *lits], Origin(_SILENT, "", "", stems=(stem,)))
+
+        return self._selector("present", stem, 0, build)
+
+    def live(self, stem: str) -> int:
+        """Selector: a non-obsolete version of ``stem`` is installed."""
+
+        def build(sel: int) -> None:
+            lits = [self.x(p) for p in self.shared.candidates.get(stem, ()) if not p.obsolete]
+            self.add([-sel, *lits], Origin(_SILENT, "", ""))
+
+        return self._selector("live", stem, 0, build)
+
+    def any_of(self, stem: str) -> int:
+        """Literal implied by any non-obsolete version of ``stem`` (Tᵢ → a)."""
+
+        def build(sel: int) -> None:
+            for p in self.shared.candidates.get(stem, ()):
+                if not p.obsolete:
+                    self.add([-self.x(p), sel], Origin(_SILENT, "", ""))
+
+        return self._selector("any", stem, 0, build)
+
+    def floor(self, stem: str, k: int) -> int:
+        """Selector: no candidate of ``stem`` below index k (a ladder:
+        f_k → f_{k-1}, f_k → ¬T_{k-1})."""
+        versions = self.shared.candidates[stem]
+
+        def build(sel: int) -> None:
+            origin = Origin(_SILENT, "", "", stems=(stem,))
+            self.add([-sel, -self.x(versions[k - 1])], origin)
+            if k > 1:
+                self.add([-sel, self.floor(stem, k - 1)], origin)
+
+        return self._selector("floor", stem, k, build)
+
+    def optout(self, stem: str, kind: str) -> int:
+        """Literal: the image opted out of group target ``stem`` (avoid, --reject,
+        or no version of the ``kind`` — "plain", or "parent": with a parent
+        dependency — it may install); group clauses are off when it holds."""
+        self.group_targets.add((stem, kind))
+        return self._selector("optout-" + kind, stem, 0, lambda sel: None)
+
+    def has_parent_dependency(self, pkg: Package) -> bool:
+        """pkg counts for a group only if the global zone meets its parent dependency."""
+        return self.parent is not None and self.shared.linked and any(
+            d.type is DepType.PARENT for d in self.shared.deps(pkg)
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from resolver.encode.context import ImageEncoding
+from resolver.encode.context import ClassEncoding as ImageEncoding
 from resolver.encode.zones import availability
 from resolver.fmri import Fmri
 from resolver.model import Dependency, DepType, Package
@@ -27,7 +27,7 @@ def encode_require(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     t = dep.fmri
     lits = enc.lits(
         ("ge", t.stem, t.version, False),
-        lambda: enc.problem.versions_at_least(t.stem, t.version, obsolete_ok=False),
+        lambda: enc.shared.at_least(t.stem, t.version, obsolete_ok=False),
     )
     text = f"{pkg.fmri.short()} requires {_at_least(t)}"
     enc.add([-enc.x(pkg), *lits], enc.origin("require", text, pkg, dep=dep, stems=(t.stem,)))
@@ -39,7 +39,7 @@ def encode_require_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
     for t in dep.fmris:
         lits += enc.lits(
             ("ge", t.stem, t.version, False),
-            lambda t=t: enc.problem.versions_at_least(t.stem, t.version, obsolete_ok=False),  # type: ignore[misc]
+            lambda t=t: enc.shared.at_least(t.stem, t.version, obsolete_ok=False),  # type: ignore[misc]
         )
     text = f"{pkg.fmri.short()} requires one of " + ", ".join(_at_least(t) for t in dep.fmris)
     stems = tuple(t.stem for t in dep.fmris)
@@ -51,7 +51,7 @@ def encode_optional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     t = dep.fmri
     if t.version is None:
         return
-    older = [p for p in enc.problem.candidates.get(t.stem, ()) if p.fmri.version < t.version]  # type: ignore[operator]
+    older = [p for p in enc.shared.candidates.get(t.stem, ()) if p.fmri.version < t.version]  # type: ignore[operator]
     origin = enc.origin(
         "optional", f"{pkg.fmri.short()} needs {t.stem}, if installed, at {_at_least(t)}", pkg, dep=dep
     )
@@ -62,7 +62,7 @@ def encode_optional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
 def encode_exclude(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     """exclude T@v — for each candidate T ≥ v (every T if unversioned): ¬P ∨ ¬T."""
     t = dep.fmri
-    hit = enc.problem.versions_at_least(t.stem, t.version, obsolete_ok=True)
+    hit = enc.shared.at_least(t.stem, t.version, obsolete_ok=True)
     what = _at_least(t) if t.version else f"any version of {t.stem}"
     origin = enc.origin("exclude", f"{pkg.fmri.short()} cannot be installed with {what}", pkg, dep=dep)
     for other in hit:
@@ -77,7 +77,7 @@ def encode_incorporate(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
         return
     outside = [
         p
-        for p in enc.problem.candidates.get(t.stem, ())
+        for p in enc.shared.candidates.get(t.stem, ())
         if not p.fmri.version.matches(t.version)  # type: ignore[union-attr]
     ]
     origin = enc.origin(
@@ -94,58 +94,67 @@ def encode_conditional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
         return
     targets = enc.lits(
         ("ge", t.stem, t.version, False),
-        lambda: enc.problem.versions_at_least(t.stem, t.version, obsolete_ok=False),
+        lambda: enc.shared.at_least(t.stem, t.version, obsolete_ok=False),
     )
     text = f"{pkg.fmri.short()} requires {_at_least(t)} when {_at_least(q)} is installed"
     origin = enc.origin("conditional", text, pkg, dep=dep, stems=(t.stem,))
-    for pred in enc.problem.versions_at_least(q.stem, q.version, obsolete_ok=False):
+    for pred in enc.shared.at_least(q.stem, q.version, obsolete_ok=False):
         enc.add([-enc.x(pkg), -enc.x(pred), *targets], origin)
-
-
-def _group_targets(enc: ImageEncoding, stems: list[str]) -> list[str]:
-    """Group targets the image has not opted out of (avoid, --reject)."""
-    problem = enc.problem
-    return [s for s in stems if s not in problem.avoid and s not in problem.request.reject]
 
 
 def _group_clauses(
     enc: ImageEncoding, pkg: Package, targets: list[Package], text: str, dep: Dependency, stems: tuple[str, ...]
 ) -> None:
-    """¬P ∨ T₁ ∨ … ∨ Tₙ, applying only when some target can be installed: in a
-    linked zone a target whose parent dependency the global zone does not meet
-    does not count (pkg(5) drops such a group dependency), so for targets
-    available only through parent literals G: ¬P ∨ ¬G ∨ T₁ ∨ … ∨ Tₙ."""
+    """¬P ∨ T₁ ∨ … ∨ Tₙ ∨ O, where the image sets the opt-out O when it avoids
+    or rejects the target, or when versions survive its early exclusions
+    (freeze, incorporations, requested versions, publishers) but none of them
+    passes the late checks (upgrade path, explicit-install, or, in a linked
+    zone, a parent dependency): pkg(5) then drops the dependency. With no
+    version surviving the early exclusions, O is false and P cannot be
+    installed (pkg(5) trims it). Targets with a parent dependency count when
+    the global zone meets it (parent literal G): ¬P ∨ ¬G ∨ T₁ ∨ … ∨ Tₙ ∨ O'."""
     if not targets:
         return
     lits = [enc.x(p) for p in targets]
     origin = enc.origin(dep.type.value, text, pkg, dep=dep, stems=stems)
     conditions = [availability(enc, t) for t in targets]
-    if any(c is None for c in conditions):
-        enc.add([-enc.x(pkg), *lits], origin)
-        return
-    for cond in dict.fromkeys(g for c in conditions if c for g in c):
-        enc.add([-enc.x(pkg), -cond, *lits], origin)
+    enc.add([-enc.x(pkg), *lits, _opted_out(enc, "plain", stems)], origin)
+    conditional = dict.fromkeys(g for c in conditions if c for g in c)
+    if conditional:
+        out = _opted_out(enc, "parent", stems)
+        for cond in conditional:
+            enc.add([-enc.x(pkg), -cond, *lits, out], origin)
+
+
+def _opted_out(enc: ImageEncoding, kind: str, stems: tuple[str, ...]) -> int:
+    """The opt-out literal of one target stem, or of all of several."""
+    if len(stems) == 1:
+        return enc.optout(stems[0], kind)
+    out = enc.formula.fresh()
+    for stem in stems:
+        enc.add([-out, enc.optout(stem, kind)], enc.origin("selector", ""))
+    return out
 
 
 def encode_group(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
-    """group T — ¬P ∨ T₁ ∨ … ∨ Tₙ over every candidate of T (obsolete too);
-    nothing if T is avoided, rejected, or has no candidate in this image."""
-    for stem in _group_targets(enc, [dep.fmri.stem]):
-        targets = list(enc.problem.candidates.get(stem, ()))
-        _group_clauses(enc, pkg, targets, f"{pkg.fmri.short()} groups {stem}", dep, (stem,))
+    """group T — ¬P ∨ T₁ ∨ … ∨ Tₙ over every candidate of T (obsolete too),
+    unless the image opted out of T (see ``_group_clauses``)."""
+    stem = dep.fmri.stem
+    targets = list(enc.shared.candidates.get(stem, ()))
+    _group_clauses(enc, pkg, targets, f"{pkg.fmri.short()} groups {stem}", dep, (stem,))
 
 
 def encode_group_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
-    """group-any T U … — ¬P ∨ (any candidate of a target not opted out of);
-    obsolete versions do not count when some target has no obsolete version."""
-    stems = _group_targets(enc, [f.stem for f in dep.fmris])
-    per_stem = {s: list(enc.problem.candidates.get(s, ())) for s in stems}
+    """group-any T U … — ¬P ∨ (any candidate of the targets), unless the image
+    opted out of all of them; obsolete versions do not count when some target
+    has no obsolete version."""
+    per_stem = {f.stem: list(enc.shared.candidates.get(f.stem, ())) for f in dep.fmris}
     per_stem = {s: v for s, v in per_stem.items() if v}
     if len(per_stem) >= 2 and any(not any(p.obsolete for p in v) for v in per_stem.values()):
         per_stem = {s: [p for p in v if not p.obsolete] for s, v in per_stem.items()}
     targets = [p for v in per_stem.values() for p in v]
     text = f"{pkg.fmri.short()} groups one of " + ", ".join(sorted(per_stem))
-    _group_clauses(enc, pkg, targets, text, dep, tuple(per_stem))
+    _group_clauses(enc, pkg, targets, text, dep, tuple(sorted(per_stem)))
 
 
 Encoder = Callable[[ImageEncoding, Package, Dependency], None]
@@ -164,8 +173,8 @@ ENCODERS: dict[DepType, Encoder] = {
 
 
 def encode_dependencies(enc: ImageEncoding) -> None:
-    """Clauses for every dependency of every candidate of the image."""
-    problem = enc.problem
+    """Clauses for every dependency of every candidate of the class."""
+    problem = enc.shared
     for stem in sorted(problem.candidates):
         for pkg in problem.candidates[stem]:
             for dep in problem.deps(pkg):

@@ -8,22 +8,24 @@ sees the global zone only through these interface literals.
 
 Linked zones (lipkg, sparse, pkgsrc; ips-semantics 8): parent dependencies.
 Native zones (Solaris 10 SVR4): ALLZONES packages are installed in a zone
-exactly when, and at the version that, the global zone has them; any package
-installed both in the global zone and in a zone is at the same version.
+exactly when, and at the version that, the global zone has them. (Other
+packages are at one version in the global zone and its zones when the
+global zone's pkgadd or patchadd put them there: that is which zones an
+operation reaches, resolver.svr4; -G and zone-local operations may differ.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from resolver.encode.context import ImageEncoding
+from resolver.encode.context import ClassEncoding as ImageEncoding
 from resolver.fmri import DEPEND_SELF
 from resolver.model import Brand, Dependency, DepType, Package
 
 
 def encode_parent_dependencies(enc: ImageEncoding) -> None:
-    """Every parent dependency of every candidate of a linked zone."""
-    problem = enc.problem
+    """Every parent dependency of every candidate of a class of linked zones."""
+    problem = enc.shared
     for stem in sorted(problem.candidates):
         for pkg in problem.candidates[stem]:
             for dep in problem.deps(pkg):
@@ -40,7 +42,7 @@ def parent_lits(enc: ImageEncoding, pkg: Package, dep: Dependency) -> list[int]:
     target = dep.fmri
     return [
         enc.in_parent(p)
-        for p in enc.problem.catalog.versions(target.stem)
+        for p in enc.shared.catalog.versions(target.stem)
         if (target.version is None or p.fmri.version.key >= target.version.key)  # type: ignore[union-attr]
         and (target.publisher is None or p.publisher == target.publisher)
     ]
@@ -49,9 +51,9 @@ def parent_lits(enc: ImageEncoding, pkg: Package, dep: Dependency) -> list[int]:
 def availability(enc: ImageEncoding, pkg: Package) -> list[int] | None:
     """None if ``pkg`` has no parent dependency here; else literals of which one
     must hold for the global zone to allow it (its first parent dependency)."""
-    if enc.parent is None or not enc.problem.image.linked:
+    if enc.parent is None or not enc.shared.linked:
         return None
-    for dep in enc.problem.deps(pkg):
+    for dep in enc.shared.deps(pkg):
         if dep.type is DepType.PARENT:
             return parent_lits(enc, pkg, dep)
     return None
@@ -61,13 +63,13 @@ def _encode_parent(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     """parent — ¬P ∨ G(…): see ``parent_lits``."""
     if dep.fmri.stem == DEPEND_SELF:
         text = (
-            f"{pkg.fmri.short()} in zone {enc.name} must match the global zone: "
+            f"{pkg.fmri.short()} in a zone must match the global zone: "
             f"the global zone must have exactly {pkg.fmri}"
         )
     else:
         target = dep.fmri
         text = (
-            f"{pkg.fmri.short()} in zone {enc.name} needs {target.short()}"
+            f"{pkg.fmri.short()} in a zone needs {target.short()}"
             f"{' or newer' if target.version else ''} in the global zone"
         )
     enc.add([-enc.x(pkg), *parent_lits(enc, pkg, dep)], enc.origin("parent", text, pkg, dep=dep))
@@ -83,16 +85,14 @@ def svr4_shared_stems(parent_candidates: Mapping[str, Sequence[Package]]) -> fro
 
 def encode_svr4_zone(enc: ImageEncoding, parent_candidates: Mapping[str, Sequence[Package]]) -> None:
     """The Solaris 10 zone rules of a native zone, against its global zone."""
-    if enc.problem.image.brand is not Brand.NATIVE:
+    if enc.shared.image.brand is not Brand.NATIVE:
         return
-    problem = enc.problem
+    problem = enc.shared
     for stem in sorted(set(problem.candidates) | set(parent_candidates)):
         mine = problem.candidates.get(stem, [])
         theirs = parent_candidates.get(stem, ())
         if any(p.svr4 and p.svr4.allzones for p in (*mine, *theirs)):
             _allzones(enc, stem, mine, theirs)
-        else:
-            _same_version(enc, stem, mine, theirs)
 
 
 def _allzones(enc: ImageEncoding, stem: str, mine: Sequence[Package], theirs: Sequence[Package]) -> None:
@@ -107,15 +107,3 @@ def _allzones(enc: ImageEncoding, stem: str, mine: Sequence[Package], theirs: Se
             enc.add([-enc.in_parent(pkg), enc.x(pkg)], origin)
         else:
             enc.add([-enc.in_parent(pkg)], origin)
-
-
-def _same_version(enc: ImageEncoding, stem: str, mine: Sequence[Package], theirs: Sequence[Package]) -> None:
-    """Installed in both — for versions V ≠ W: ¬Z(V) ∨ ¬G(W)."""
-    if not mine or not theirs:
-        return
-    text = f"{stem} installed in the global zone and in zone {enc.name} must be at the same version"
-    origin = enc.origin("svr4-same-version", text, stems=(stem,))
-    for pkg in mine:
-        for other in theirs:
-            if other.fmri.version != pkg.fmri.version:
-                enc.add([-enc.x(pkg), -enc.in_parent(other)], origin)
