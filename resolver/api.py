@@ -27,7 +27,7 @@ from resolver.model import Brand, DepType, Fleet, Image, Operation, Package, Ver
 from resolver.patterns import StemIndex
 from resolver.plan import ImagePlan, Outcome, Result
 from resolver.requests import build_requests, run_image
-from resolver.solve import FleetSolver, check_publishers
+from resolver.solve import FleetSolver, check_publishers, parent_dep_met
 from resolver.varcet import VarcetFilter
 from resolver.verify import Verifier
 
@@ -61,9 +61,12 @@ def plan(fleet: Fleet, catalog: Catalog, op: Operation, *, explain: bool = True)
             "the plan failed the independent verifier (a zonesolve bug; please report it):\n  "
             + "\n  ".join(problems[:20])
         )
-    images = {i.name: _image_plan(i, before[i.name], after[i.name], fleet_plan.selections.get(i.name)) for i in fleet.images}
+    images = {
+        i.name: _image_plan(i, before[i.name], after[i.name], fleet_plan.selections.get(i.name))
+        for i in fleet.images
+    }
     outcome = Outcome.OK if any(p.has_changes for p in images.values()) else Outcome.NOTHING
-    stats = dict(fleet_plan.stats)
+    stats: dict[str, object] = dict(fleet_plan.stats)
     stats["total_s"] = time.perf_counter() - started
     stats["catalog_versions"] = len(catalog)
     return Result(op, outcome, images, _order(fleet), [], stats)
@@ -88,7 +91,9 @@ def _order(fleet: Fleet) -> list[str]:
     return [gz.name, *(i.name for i in fleet.images if not i.is_global)]
 
 
-def _image_plan(image: Image, before: dict[str, Package], after: dict[str, Package], sel: Selection | None) -> ImagePlan:
+def _image_plan(
+    image: Image, before: dict[str, Package], after: dict[str, Package], sel: Selection | None
+) -> ImagePlan:
     registered = frozenset(
         s
         for s, p in after.items()
@@ -103,7 +108,9 @@ def _image_plan(image: Image, before: dict[str, Package], after: dict[str, Packa
     )
 
 
-def _failed(fleet: Fleet, op: Operation, before: dict[str, dict[str, Package]], err: ZonesolveError) -> Result:
+def _failed(
+    fleet: Fleet, op: Operation, before: dict[str, dict[str, Package]], err: ZonesolveError
+) -> Result:
     images = {i.name: _image_plan(i, before[i.name], before[i.name], None) for i in fleet.images}
     return Result(op, Outcome.FAIL, images, _order(fleet), [err])
 
@@ -122,7 +129,9 @@ def audit(fleet: Fleet, catalog: Catalog, op: Operation, before: dict[str, dict[
         result.audit[zone.name] = "diverged" if unmet else "synced"
         if unmet:
             result.audit_details[zone.name] = unmet
-            result.errors.append(Diverged(f"zone {zone.name} has diverged: " + "; ".join(unmet), image=zone.name))
+            result.errors.append(
+                Diverged(f"zone {zone.name} has diverged: " + "; ".join(unmet), image=zone.name)
+            )
     if result.errors:
         result.outcome = Outcome.FAIL
     return result
@@ -134,22 +143,19 @@ def _unmet(zone: Image, mine: dict[str, Package], parent: dict[str, Package]) ->
     out = []
     for pkg in mine.values():
         for dep in pkg.depends:
-            if dep.type is not DepType.PARENT or not zone.linked or not filt.allows(dep.tags):
-                continue
-            if dep.fmri.stem == DEPEND_SELF:
-                have = parent.get(pkg.stem)
-                if have is None or have.fmri != pkg.fmri:
-                    out.append(f"{pkg.fmri.short()} needs the global zone at exactly {pkg.fmri} "
-                               f"(it has {have.fmri if have else 'none'})")
-            else:
-                have = parent.get(dep.fmri.stem)
-                v = dep.fmri.version
-                if have is None or (v is not None and have.fmri.version < v):  # type: ignore[operator]
-                    out.append(f"{pkg.fmri.short()} needs {dep.fmri.short()} in the global zone")
+            applies = zone.linked and dep.type is DepType.PARENT and filt.allows(dep.tags)
+            if applies and not parent_dep_met(pkg, dep, parent):
+                have = parent.get(pkg.stem if dep.fmri.stem == DEPEND_SELF else dep.fmri.stem)
+                want = str(pkg.fmri) if dep.fmri.stem == DEPEND_SELF else f"{dep.fmri.short()} or newer"
+                out.append(
+                    f"{pkg.fmri.short()} needs {want} in the global zone "
+                    f"(it has {have.fmri if have else 'none'})"
+                )
         if zone.brand is Brand.NATIVE and pkg.svr4 is not None and pkg.svr4.allzones:
             have = parent.get(pkg.stem)
             if have is not None and have.fmri.version != pkg.fmri.version:
-                out.append(f"{pkg.stem} is at {pkg.fmri.version} here but {have.fmri.version} in the global zone")
+                here, there = pkg.fmri.version, have.fmri.version
+                out.append(f"ALLZONES {pkg.stem} is at {here} here but {there} in the global zone")
     if zone.brand is Brand.NATIVE:
         for stem, have in parent.items():
             if have.svr4 and have.svr4.allzones and stem not in mine:

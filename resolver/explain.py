@@ -36,11 +36,12 @@ class ConflictFinder:
     def __init__(self, formula: Formula, deadline: float | None = None) -> None:
         self.formula = formula
         self.deadline = deadline
-        self._groups: dict[int, list[int]] = defaultdict(list)  # id(origin) -> clause indices
+        # groups are keyed by their first clause's index: a deterministic order
+        self._groups: dict[int, list[int]] = defaultdict(list)  # group -> clause indices
         self._origin: dict[int, Origin] = {}
+        self._group_of: dict[int, int] = {}  # id(origin) -> group
         self._stems_of_group: dict[int, set[str]] = defaultdict(set)
         self._groups_of_stem: dict[str, set[int]] = defaultdict(set)
-        self._aux_groups: set[int] = set()
         self._index()
 
     @property
@@ -51,14 +52,12 @@ class ConflictFinder:
         self._size = len(self.formula.clauses)
         keys = self.formula.keys
         for i, (clause, origin) in enumerate(zip(self.formula.clauses, self.formula.origins, strict=True)):
-            gid = id(origin)
+            gid = self._group_of.setdefault(id(origin), i)
             self._groups[gid].append(i)
             self._origin[gid] = origin
             for lit in clause:
                 stem = _stem_of(keys[abs(lit)])
-                if stem is None:
-                    self._aux_groups.add(gid)
-                else:
+                if stem is not None:
                     self._stems_of_group[gid].add(stem)
                     self._groups_of_stem[stem].add(gid)
 
@@ -69,7 +68,6 @@ class ConflictFinder:
             new = {g for s in stems for g in self._groups_of_stem.get(s, ())} - groups
             groups |= new
             stems |= {s for g in new for s in self._stems_of_group[g]}
-        # auxiliary variables (at-most-one counters) need their whole group
         return groups
 
     def minimal(self, assumptions: Mapping[int, Origin], seeds: set[str]) -> list[Origin] | None:

@@ -227,9 +227,7 @@ class VersionPattern:
     def matches(self, version: Version) -> bool:
         if self.latest:
             return True
-        if isinstance(self.release, tuple) and version.release[: len(self.release)] != (
-            self.release
-        ):
+        if isinstance(self.release, tuple) and version.release[: len(self.release)] != (self.release):
             return False
         if isinstance(self.branch, tuple) and (
             version.branch is None or version.branch[: len(self.branch)] != self.branch

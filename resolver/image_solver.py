@@ -19,7 +19,9 @@ from resolver.problem import ImageProblem, SharedProblem
 from resolver.sat import Formula, Origin, SatSolver
 
 #: dependency types through which a package keeps a renamed one installed
-_NEEDS = frozenset({DepType.REQUIRE, DepType.REQUIRE_ANY, DepType.CONDITIONAL, DepType.GROUP, DepType.GROUP_ANY})
+_NEEDS = frozenset(
+    {DepType.REQUIRE, DepType.REQUIRE_ANY, DepType.CONDITIONAL, DepType.GROUP, DepType.GROUP_ANY}
+)
 
 
 @dataclass
@@ -53,7 +55,9 @@ class ClassSolve:
         if image.brand is Brand.NATIVE and parent is not None:
             encode_svr4_zone(self.enc, parent_candidates)
         self.interface = [
-            (key[2], var) for key, var in self.formula.var_of.items() if isinstance(key, tuple) and key[0] == PARENT
+            (key[2], var)
+            for key, var in self.formula.var_of.items()
+            if isinstance(key, tuple) and key[0] == PARENT
         ]
         self.solver = SatSolver(self.formula, deadline)
         self.solver.set_phases([-v for v in range(1, self.formula.nvars + 1)])
@@ -108,7 +112,9 @@ class ImageRun:
 
     # -- optimisation ---------------------------------------------------------------------
 
-    def optimise(self, parent_lits: Sequence[int] = (), oracle: Oracle | None = None) -> tuple[Selection, Optimizer]:
+    def optimise(
+        self, parent_lits: Sequence[int] = (), oracle: Oracle | None = None
+    ) -> tuple[Selection, Optimizer]:
         """Run the objective's stages; the result is optimal for them."""
         phases = self._phases()
         self.cls.solver.set_phases(phases)
@@ -120,7 +126,11 @@ class ImageRun:
             for stem in self._priority(requested):
                 opt.maximize(self.assumed.ladder(stem))
             self._least_change(opt, requested)
-            moved = {s for s, pkg in self.chosen(opt).items() if s not in requested and pkg is not self.problem.installed.get(s)}
+            moved = {
+                s
+                for s, pkg in self.chosen(opt).items()
+                if s not in requested and pkg is not self.problem.installed.get(s)
+            }
             for stem in self._priority(moved):
                 opt.maximize(self.assumed.ladder(stem))
             chosen = self.chosen(opt)
@@ -145,7 +155,9 @@ class ImageRun:
         p, enc = self.problem, self.cls.enc
         others = [s for s in sorted(p.installed) if s not in requested and s not in p.removals]
         opt.satisfy_most([enc.live(s) for s in others if self.assumed.ladder(s)])
-        opt.satisfy_most([self.x(p.installed[s]) for s in others if self.x(p.installed[s]) not in self.assumed.excluded])
+        opt.satisfy_most(
+            [self.x(p.installed[s]) for s in others if self.x(p.installed[s]) not in self.assumed.excluded]
+        )
         absent = [
             -enc.any_of(s)
             for s in sorted(self.cls.shared.candidates)

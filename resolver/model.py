@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from resolver.errors import Location
 from resolver.fmri import Fmri
@@ -15,7 +15,7 @@ from resolver.fmri import Fmri
 Tags = tuple[tuple[str, str], ...]  # variant.* / facet.* attributes on an action
 
 
-class DepType(str, Enum):
+class DepType(StrEnum):
     REQUIRE = "require"
     REQUIRE_ANY = "require-any"
     OPTIONAL = "optional"
@@ -95,7 +95,7 @@ class Package:
         return any(d.type is DepType.INCORPORATE for d in self.depends)
 
 
-class Brand(str, Enum):
+class Brand(StrEnum):
     """Zone brands. The global zone has no brand of its own except ``native``
     (a Solaris 10 global zone, whose zones follow the SVR4 rules)."""
 
@@ -202,7 +202,7 @@ class Fleet:
         return tuple(i for i in self.images if i.parent == name)
 
 
-class Verb(str, Enum):
+class Verb(StrEnum):
     INSTALL = "install"
     UPDATE = "update"
     UNINSTALL = "uninstall"

@@ -132,9 +132,7 @@ def match_packages(
             if stem in chosen:
                 versions = [p for p in chosen[stem] if p in versions]
                 if not versions:
-                    raise MatchError(
-                        f"patterns specify different versions of the same package {stem}"
-                    )
+                    raise MatchError(f"patterns specify different versions of the same package {stem}")
             chosen[stem] = versions
     return chosen
 
@@ -153,11 +151,7 @@ def _disambiguate(per_stem: dict[str, list[Package]]) -> dict[str, list[Package]
     if obsolete and len(obsolete) < len(per_stem):
         per_stem = {s: v for s, v in per_stem.items() if s not in obsolete}
     targets = {
-        d.fmri.stem
-        for versions in per_stem.values()
-        for p in versions
-        if p.renamed
-        for d in p.depends
+        d.fmri.stem for versions in per_stem.values() for p in versions if p.renamed for d in p.depends
     }
     remaining = {s: v for s, v in per_stem.items() if s not in targets}
     return remaining or per_stem

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from resolver.errors import ZonesolveError
 from resolver.fmri import Fmri
@@ -51,9 +51,7 @@ class ImagePlan:
     @property
     def changed(self) -> list[tuple[Fmri, Fmri]]:
         pairs = [
-            (old, self.after[s])
-            for s, old in self.before.items()
-            if s in self.after and self.after[s] != old
+            (old, self.after[s]) for s, old in self.before.items() if s in self.after and self.after[s] != old
         ]
         return sorted(pairs, key=lambda p: str(p[0]))
 
@@ -70,7 +68,7 @@ class ImagePlan:
         )
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     OK = "ok"
     NOTHING = "nothing-to-do"
     FAIL = "fail"

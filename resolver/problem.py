@@ -40,6 +40,8 @@ class Request:
     reject: frozenset[str] = frozenset()
     #: stem -> the pattern the user typed for it (for messages)
     proposed_by: dict[str, str] = field(default_factory=dict)
+    #: retry of an out-of-sync zone: installed packages' parent deps are not checked
+    lax_parent: bool = False
 
     @property
     def relax_all(self) -> bool:
@@ -65,6 +67,8 @@ class SharedProblem:
         self.image = image  # the first member: the class's view of the catalog
         self.filter = VarcetFilter.for_image(image)
         self.linked = image.linked
+        #: packages whose parent dependencies are not encoded (out-of-sync retry)
+        self.lax_parent: set[int] = set()
         self.candidates: dict[str, list[Package]] = {}
         self._deps: dict[int, tuple[Dependency, ...]] = {}
         self._ranks = {p.name: i for i, p in enumerate(image.publishers)}
@@ -153,7 +157,9 @@ class SharedProblem:
 
     def at_least(self, stem: str, version: Version | None, obsolete_ok: bool) -> list[Package]:
         return [
-            p for p in self.candidates.get(stem, ()) if at_least(p, version) and (obsolete_ok or not p.obsolete)
+            p
+            for p in self.candidates.get(stem, ())
+            if at_least(p, version) and (obsolete_ok or not p.obsolete)
         ]
 
 
@@ -181,9 +187,8 @@ class ImageProblem:
         self.avoid = frozenset(s for p in image.avoid for s in index.lookup(parse_pattern(p)))
         self.maintained = self._maintained_incorporations()
         self.seeds = (
-            ({s for s in self.installed if s not in self.removals} | set(request.proposed) | seed_stems)
-            - request.reject
-        )
+            {s for s in self.installed if s not in self.removals} | set(request.proposed) | seed_stems
+        ) - request.reject
         self.downgrades: dict[str, set[int]] = {}
         self._excluded: dict[str, list[tuple[Package, str]]] | None = None
 
@@ -263,10 +268,10 @@ class ImageProblem:
         while todo:
             for dep in self.deps(live[todo.pop()]):
                 stem = dep.fmri.stem
-                if dep.type is DepType.INCORPORATE and stem in live and stem not in held | out | relaxed:
-                    if not live[stem].install_hold and live[stem].is_incorporation:
-                        out.add(stem)
-                        todo.append(stem)
+                fresh = stem in live and stem not in held | out | relaxed
+                if fresh and dep.type is DepType.INCORPORATE and self._holdless_incorporation(live[stem]):
+                    out.add(stem)
+                    todo.append(stem)
         return out
 
     # -- downgrades (ips-semantics 7.4) ----------------------------------------------
@@ -410,6 +415,10 @@ class ImageProblem:
         self_synced = any(d.type is DepType.PARENT and d.fmri.stem == DEPEND_SELF for d in self.deps(pkg))
         return self_synced and stem in self.parent_installed
 
+    @staticmethod
+    def _holdless_incorporation(pkg: Package) -> bool:
+        return pkg.install_hold is None and pkg.is_incorporation
+
     def _maintained_reason(self, pkg: Package) -> str | None:
         stem = pkg.stem
         inc = self.maintained.get(stem)
@@ -448,7 +457,9 @@ class ImageProblem:
         mismatch = self.filter.package_mismatch(pkg)
         if mismatch:
             return mismatch
-        if pkg.publisher not in {p.name for p in self.image.publishers} and pkg is not self.installed.get(pkg.stem):
+        if pkg.publisher not in {p.name for p in self.image.publishers} and pkg is not self.installed.get(
+            pkg.stem
+        ):
             return f"publisher '{pkg.publisher}' is not configured in image {self.image.name}"
         if self.older_than_installed(pkg):
             return ""  # reported once, as a note

@@ -58,7 +58,9 @@ def build_requests(fleet: Fleet, catalog: Catalog, index: StemIndex, op: Operati
     return requests
 
 
-def _ips_request(catalog: Catalog, index: StemIndex, op: Operation, image: Image, rejects: frozenset[str]) -> Request:
+def _ips_request(
+    catalog: Catalog, index: StemIndex, op: Operation, image: Image, rejects: frozenset[str]
+) -> Request:
     installed = frozenset(f.stem for f in image.installed)
     if op.verb is Verb.INSTALL:
         proposed = match_packages(op.args, catalog, index, rejected=rejects)
@@ -75,7 +77,12 @@ def _ips_request(catalog: Catalog, index: StemIndex, op: Operation, image: Image
 
 
 def _zone_request(
-    catalog: Catalog, index: StemIndex, op: Operation, zone: Image, rejects: frozenset[str], parent: Request
+    catalog: Catalog,
+    index: StemIndex,
+    op: Operation,
+    zone: Image,
+    rejects: frozenset[str],
+    parent: Request,
 ) -> Request:
     """A zone under a global-zone operation: the same operation with -r, else a sync."""
     chosen = op.recursive and zone.linked and _selected(op, zone.name)
@@ -88,7 +95,11 @@ def _zone_request(
         return Request("update", update_all=True, reject=rejects)
     if parent.kind == "update":
         proposed = {s: v for s, v in parent.proposed.items() if s in installed}
-        return Request("update", proposed, reject=rejects, proposed_by=parent.proposed_by) if proposed else Request("sync", reject=rejects)
+        return (
+            Request("update", proposed, reject=rejects, proposed_by=parent.proposed_by)
+            if proposed
+            else Request("sync", reject=rejects)
+        )
     remove = parent.remove & installed
     return Request("uninstall", remove=remove, reject=rejects) if remove else Request("sync", reject=rejects)
 
@@ -113,7 +124,12 @@ Targets = Callable[[Fleet, Image, str, Sequence[Package], bool], list[str]]
 
 
 def _svr4_requests(
-    fleet: Fleet, catalog: Catalog, index: StemIndex, op: Operation, here: Image, rejects: frozenset[str]
+    fleet: Fleet,
+    catalog: Catalog,
+    index: StemIndex,
+    op: Operation,
+    here: Image,
+    rejects: frozenset[str],
 ) -> dict[str, Request]:
     """pkgadd / pkgrm / patchadd in a Solaris 10 fleet."""
     if op.verb is Verb.PATCH:
@@ -140,7 +156,9 @@ def _svr4_requests(
                 req.remove = req.remove | {stem}
             else:
                 req.proposed[stem] = list(versions)
-                req.proposed_by[stem] = next((t for t in op.args if parse_pattern(t).matches_stem(stem)), stem)
+                req.proposed_by[stem] = next(
+                    (t for t in op.args if parse_pattern(t).matches_stem(stem)), stem
+                )
     if not reached:
         raise MatchError(f"{' '.join(op.args)}: not installed in image '{here.name}' or any zone it reaches")
     requests.setdefault(here.name, Request("sync", reject=rejects))

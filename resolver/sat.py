@@ -192,9 +192,7 @@ def find_mus(
 _MUS_ORIGIN = Origin("mus", "", "")
 
 
-def _max_var(
-    groups: Sequence[list[list[int]]], base: Sequence[list[int]], assumptions: Sequence[int]
-) -> int:
+def _max_var(groups: Sequence[list[list[int]]], base: Sequence[list[int]], assumptions: Sequence[int]) -> int:
     top = max((abs(x) for x in assumptions), default=0)
     for clauses in (*groups, base):
         for clause in clauses:

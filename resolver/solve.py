@@ -25,13 +25,14 @@ from resolver.catalog import Catalog
 from resolver.encode.zones import svr4_shared_stems
 from resolver.errors import Fact, NoSolution, PublisherConfigError
 from resolver.explain import facts_from_conflict
-from resolver.fmri import Fmri
+from resolver.fmri import DEPEND_SELF, Fmri
 from resolver.image_solver import ClassSolve, ImageRun, Selection
-from resolver.model import Brand, Fleet, Image, Operation, Package
+from resolver.model import Brand, Dependency, DepType, Fleet, Image, Operation, Package
 from resolver.objective import Optimizer, Oracle
 from resolver.patterns import StemIndex
 from resolver.problem import ImageProblem, Request, SharedProblem, class_key
 from resolver.sat import Origin
+from resolver.varcet import VarcetFilter
 
 
 @dataclass
@@ -67,8 +68,15 @@ def _signature(image: Image, request: Request) -> Hashable:
     """Equal for zones the solver cannot tell apart."""
     proposed = tuple(sorted((s, tuple(str(p.fmri) for p in v)) for s, v in request.proposed.items()))
     return (
-        class_key(image), tuple(sorted(map(str, image.installed))), image.frozen, image.avoid,
-        request.kind, request.update_all, proposed, request.remove, request.reject,
+        class_key(image),
+        tuple(sorted(map(str, image.installed))),
+        image.frozen,
+        image.avoid,
+        request.kind,
+        request.update_all,
+        proposed,
+        request.remove,
+        request.reject,
     )
 
 
@@ -118,12 +126,25 @@ class FleetSolver:
                 image = same[0]
                 seeds = svr4_shared_stems(parent_candidates) if image.brand is Brand.NATIVE else frozenset()
                 problems.append(
-                    (same, ImageProblem(shared, image, self.requests[image.name], self.index, parent_installed, seeds))
+                    (
+                        same,
+                        ImageProblem(
+                            shared,
+                            image,
+                            self.requests[image.name],
+                            self.index,
+                            parent_installed,
+                            seeds,
+                        ),
+                    )
                 )
             shared.close(
                 (s for _, p in problems for s in p.seeds),
                 [pkg for _, p in problems for pkg in p.extra_packages()],
             )
+            for _, problem in problems:
+                if problem.request.lax_parent:
+                    shared.lax_parent |= {id(pkg) for pkg in problem.installed.values()}
             for _, problem in problems:
                 problem.compute_downgrades()
             cls = ClassSolve(shared, parent.name if parent else None, parent_candidates, self.deadline)
@@ -148,7 +169,22 @@ class FleetSolver:
         parent_candidates: dict[str, list[Package]] = {s: [p] for s, p in parent_pkgs.items()}
         run = self._runs([zone], parent, parent_pkgs, parent_candidates)[zone.name]
         parent_set = {p.fmri for p in parent_pkgs.values()}
-        selection = self._solve_zone(run, parent_set, parent.name, explain)
+        try:
+            selection = self._solve_zone(run, parent_set, parent.name, explain)
+        except NoSolution:
+            request = self.requests[zone.name]
+            if not (
+                zone.linked
+                and request.kind in _RETRIED
+                and not request.update_all
+                and out_of_sync(zone, self.catalog, parent_pkgs)
+            ):
+                raise
+            # pkg(5) retries an already out-of-sync zone ignoring its installed
+            # packages' parent dependencies (ips-semantics 7.1)
+            request.lax_parent = True
+            run = self._runs([zone], parent, parent_pkgs, parent_candidates)[zone.name]
+            selection = self._solve_zone(run, parent_set, parent.name, explain)
         return FleetPlan({zone.name: selection}, self.stats)
 
     def _plan_from_global(self, gz: Image, explain: bool) -> FleetPlan:
@@ -159,7 +195,9 @@ class FleetSolver:
         distinct = list({id(r): r for r in zone_runs.values()}.values())
         classes = list({id(r.cls): r.cls for r in [gz_run, *distinct]}.values())
         self.stats.update(
-            images=1 + len(zones), zone_classes=len(classes) - 1, distinct_zones=len(distinct),
+            images=1 + len(zones),
+            zone_classes=len(classes) - 1,
+            distinct_zones=len(distinct),
             encode_s=time.perf_counter() - t0,
             variables=sum(c.formula.nvars for c in classes),
             clauses=sum(len(c.formula.clauses) for c in classes),
@@ -241,7 +279,12 @@ class FleetSolver:
     # -- zones --------------------------------------------------------------------------
 
     def _solve_zone(
-        self, run: ImageRun, parent_set: set[Fmri], parent: str, explain: bool, members: list[Image] | None = None
+        self,
+        run: ImageRun,
+        parent_set: set[Fmri],
+        parent: str,
+        explain: bool,
+        members: list[Image] | None = None,
     ) -> Selection:
         lits = run.cls.parent_assumptions(parent_set)
         try:
@@ -255,7 +298,11 @@ class FleetSolver:
     # -- failures ------------------------------------------------------------------------
 
     def _no_solution(
-        self, run: ImageRun, extra: dict[int, Origin], explain: bool, members: list[Image] | None = None
+        self,
+        run: ImageRun,
+        extra: dict[int, Origin],
+        explain: bool,
+        members: list[Image] | None = None,
     ) -> NoSolution:
         image = run.name
         names = ", ".join(m.name for m in members) if members else image
@@ -292,12 +339,43 @@ class FleetSolver:
         return out
 
 
+_RETRIED = frozenset({"install", "update", "uninstall"})
+
+
+def out_of_sync(zone: Image, catalog: Catalog, parent: Mapping[str, Package]) -> bool:
+    """Some installed package's parent dependency is not met by the parent's packages."""
+    filt = VarcetFilter.for_image(zone)
+    for fmri in zone.installed:
+        pkg = catalog.get(fmri)
+        if pkg is None:
+            continue
+        for dep in pkg.depends:
+            if dep.type is DepType.PARENT and filt.allows(dep.tags) and not parent_dep_met(pkg, dep, parent):
+                return True
+    return False
+
+
+def parent_dep_met(pkg: Package, dep: Dependency, parent: Mapping[str, Package]) -> bool:
+    """ips-semantics 5 (parent): self means the exact FMRI; otherwise T at v or newer."""
+    if dep.fmri.stem == DEPEND_SELF:
+        have = parent.get(pkg.stem)
+        return have is not None and have.fmri == pkg.fmri
+    have = parent.get(dep.fmri.stem)
+    if have is None or (dep.fmri.publisher is not None and have.publisher != dep.fmri.publisher):
+        return False
+    return dep.fmri.version is None or have.fmri.version.key >= dep.fmri.version.key  # type: ignore[union-attr]
+
+
 def _parent_origins(run: ImageRun, lits: Sequence[int], parent: str) -> dict[int, Origin]:
     keys = run.cls.formula.keys
     out: dict[int, Origin] = {}
     for lit in lits:
         fmri = keys[abs(lit)][2]  # type: ignore[index]
-        text = f"the global zone's plan has {fmri.short()}" if lit > 0 else f"the global zone's plan has no {fmri}"
+        text = (
+            f"the global zone's plan has {fmri.short()}"
+            if lit > 0
+            else f"the global zone's plan has no {fmri}"
+        )
         out[lit] = Origin("parent-plan", parent, text)
     return out
 

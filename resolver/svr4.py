@@ -32,7 +32,8 @@ def check_params(pkg: Package) -> None:
         raise InputError(f"{pkg.fmri}: SUNW_PKG_HOLLOW=true requires SUNW_PKG_ALLZONES=true", pkg.where)
     if p.thiszone and p.allzones:
         raise InputError(
-            f"{pkg.fmri}: SUNW_PKG_THISZONE=true cannot be combined with SUNW_PKG_ALLZONES=true", pkg.where
+            f"{pkg.fmri}: SUNW_PKG_THISZONE=true cannot be combined with SUNW_PKG_ALLZONES=true",
+            pkg.where,
         )
 
 
@@ -40,7 +41,9 @@ def native_zones(fleet: Fleet) -> list[Image]:
     return [i for i in fleet.images if i.parent is not None and i.brand is Brand.NATIVE]
 
 
-def install_targets(fleet: Fleet, where: Image, stem: str, versions: Sequence[Package], global_only: bool) -> list[str]:
+def install_targets(
+    fleet: Fleet, where: Image, stem: str, versions: Sequence[Package], global_only: bool
+) -> list[str]:
     """Images a pkgadd of ``stem`` run in ``where`` installs it into."""
     for pkg in versions:
         check_params(pkg)
@@ -64,7 +67,9 @@ def install_targets(fleet: Fleet, where: Image, stem: str, versions: Sequence[Pa
     return [where.name, *(z.name for z in native_zones(fleet))]
 
 
-def remove_targets(fleet: Fleet, where: Image, stem: str, versions: Sequence[Package], global_only: bool) -> list[str]:
+def remove_targets(
+    fleet: Fleet, where: Image, stem: str, versions: Sequence[Package], global_only: bool
+) -> list[str]:
     """Images a pkgrm of ``stem`` run in ``where`` removes it from."""
     p = params(versions)
     if p.allzones and (global_only or not where.is_global):
@@ -78,7 +83,9 @@ def remove_targets(fleet: Fleet, where: Image, stem: str, versions: Sequence[Pac
     return [where.name, *(z.name for z in native_zones(fleet))]
 
 
-def patch_targets(fleet: Fleet, where: Image, stem: str, versions: Sequence[Package], global_only: bool) -> list[str]:
+def patch_targets(
+    fleet: Fleet, where: Image, stem: str, versions: Sequence[Package], global_only: bool
+) -> list[str]:
     """Images patchadd of ``stem`` applies to (each still only where installed)."""
     for pkg in versions:
         check_params(pkg)

@@ -26,9 +26,7 @@ class VarcetFilter:
         self.variants = dict(variants)
         self.facets = dict(facets)
         # Glob facets, longest pattern first, then lexical (facet.py's order).
-        self._globs = sorted(
-            (k for k in facets if "*" in k or "?" in k), key=lambda k: (-len(k), k)
-        )
+        self._globs = sorted((k for k in facets if "*" in k or "?" in k), key=lambda k: (-len(k), k))
         self._memo: dict[Tags, bool] = {(): True}
 
     @classmethod
@@ -80,7 +78,6 @@ class VarcetFilter:
             have = self.variants.get(name)
             if have is not None and have not in values:
                 return (
-                    f"{pkg.fmri.short()} supports {name}={','.join(values)}, "
-                    f"but the image has {name}={have}"
+                    f"{pkg.fmri.short()} supports {name}={','.join(values)}, but the image has {name}={have}"
                 )
         return None

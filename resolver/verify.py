@@ -65,7 +65,9 @@ class Verifier:
 
     # -- dependencies ----------------------------------------------------------------
 
-    def _dependency(self, image: Image, final: Installed, pkg: Package, dep: Dependency, filt: VarcetFilter) -> None:
+    def _dependency(
+        self, image: Image, final: Installed, pkg: Package, dep: Dependency, filt: VarcetFilter
+    ) -> None:
         t = dep.fmri
         have = final.get(t.stem)
         kind = dep.type
@@ -85,11 +87,16 @@ class Verifier:
             pred = final.get(q.stem) if q else None
             ok = pred is None or q is None or not _ge(pred, q) or (have is not None and _ge(have, t))
         elif kind in (DepType.GROUP, DepType.GROUP_ANY):
-            ok = any(f.stem in final for f in dep.fmris) or all(
-                self._group_excused(image, f.stem, filt) for f in dep.fmris
+            picked = self.chosen.get(image.name, {})
+            ok = (
+                any(f.stem in final for f in dep.fmris)
+                or any((p := picked.get(f.stem)) is not None and p.obsolete for f in dep.fmris)
+                or all(self._group_excused(image, f.stem, filt) for f in dep.fmris)
             )
         elif kind is DepType.PARENT and image.linked:
-            ok = self._parent_ok(image, pkg, dep)
+            request = self.requests.get(image.name)
+            lax = request is not None and request.lax_parent and self.before[image.name].get(pkg.stem) is pkg
+            ok = lax or self._parent_ok(image, pkg, dep)
         if not ok:
             self._fail(image, f"{pkg.fmri} {kind.value} dependency on {t} is not met")
 
@@ -134,7 +141,9 @@ class Verifier:
 
     def _parent_allows(self, image: Image, pkg: Package, filt: VarcetFilter) -> bool:
         return all(
-            self._parent_ok(image, pkg, d) for d in pkg.depends if d.type is DepType.PARENT and filt.allows(d.tags)
+            self._parent_ok(image, pkg, d)
+            for d in pkg.depends
+            if d.type is DepType.PARENT and filt.allows(d.tags)
         )
 
     def _parent_ok(self, image: Image, pkg: Package, dep: Dependency) -> bool:
@@ -172,7 +181,13 @@ class Verifier:
             self._svr4(image, final)
 
     def _removal_ok(
-        self, image: Image, stem: str, old: Package, request: Request, chosen: Installed, filt: VarcetFilter
+        self,
+        image: Image,
+        stem: str,
+        old: Package,
+        request: Request,
+        chosen: Installed,
+        filt: VarcetFilter,
     ) -> bool:
         if stem in request.remove or stem in request.reject or filt.package_mismatch(old):
             return True
@@ -205,7 +220,13 @@ class Verifier:
         old = before.get(pkg.stem)
         request = self.requests.get(image.name)
         named = request is not None and any(p is pkg for p in request.proposed.get(pkg.stem, ()))
-        if old is not None and old.publisher in pubs and pubs[old.publisher].sticky and pkg.publisher != old.publisher and not named:
+        if (
+            old is not None
+            and old.publisher in pubs
+            and pubs[old.publisher].sticky
+            and pkg.publisher != old.publisher
+            and not named
+        ):
             self._fail(image, f"{pkg.fmri} replaces {old.fmri} from sticky publisher {old.publisher}")
         for dep in pkg.depends:
             if dep.type is DepType.ORIGIN and filt.allows(dep.tags) and dep.fmri.version is not None:
@@ -240,5 +261,11 @@ class Verifier:
             allzones = any(p is not None and p.svr4 is not None and p.svr4.allzones for p in (mine, theirs))
             if allzones and (mine is None) != (theirs is None):
                 self._fail(image, f"ALLZONES package {stem} is not in both this zone and the global zone")
-            if allzones and mine is not None and theirs is not None and mine.fmri.version != theirs.fmri.version:
-                self._fail(image, f"ALLZONES {stem} is at {mine.fmri.version} here but {theirs.fmri.version} in the global zone")
+            if (
+                allzones
+                and mine is not None
+                and theirs is not None
+                and mine.fmri.version != theirs.fmri.version
+            ):
+                here, there = mine.fmri.version, theirs.fmri.version
+                self._fail(image, f"ALLZONES {stem} is at {here} here but {there} in the global zone")

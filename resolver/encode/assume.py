@@ -78,7 +78,9 @@ class Assumptions:
         """Every other reason a candidate is off limits for this image."""
         p, shared = self.problem, self.enc.shared
         stems = set(p.request.reject) | set(p.request.remove) | set(p.request.proposed) | set(p.freezes)
-        stems |= {s for s, inst in p.installed.items() if _multi_publisher(shared.candidates.get(s, []), inst)}
+        stems |= {
+            s for s, inst in p.installed.items() if _multi_publisher(shared.candidates.get(s, []), inst)
+        }
         for inc in p.maintained.values():
             stems.add(inc.stem)
             stems |= {d.fmri.stem for d in p.deps(inc) if d.type is DepType.INCORPORATE}
@@ -114,7 +116,9 @@ class Assumptions:
             if stem in p.avoid or stem in p.request.reject or stem in p.request.remove:
                 out = True  # uninstalling a group target opts out of it, as avoid does
             elif kind == "plain":
-                out = bool(early) and not any(self._late_ok(v) and not enc.has_parent_dependency(v) for v in early)
+                out = bool(early) and not any(
+                    self._late_ok(v) and not enc.has_parent_dependency(v) for v in early
+                )
             else:
                 out = not any(self._late_ok(v) and enc.has_parent_dependency(v) for v in early)
             lit = enc.optout(stem, kind)
@@ -122,7 +126,9 @@ class Assumptions:
 
     def _early_ok(self, pkg: Package) -> bool:
         """Survives the exclusions pkg(5) applies before its closure."""
-        return not self.problem.older_than_installed(pkg) and self.problem.why_excluded(pkg, late=False) is None
+        return (
+            not self.problem.older_than_installed(pkg) and self.problem.why_excluded(pkg, late=False) is None
+        )
 
     def _late_ok(self, pkg: Package) -> bool:
         """Also passes the checks pkg(5) applies after it (origin, explicit-install)."""
@@ -130,7 +136,11 @@ class Assumptions:
 
     def ladder(self, stem: str) -> list[int]:
         """This image's candidates of ``stem`` as literals, least preferred first."""
-        return [lit for pkg in self.enc.shared.candidates.get(stem, ()) if (lit := self.enc.x(pkg)) not in self.excluded]
+        return [
+            lit
+            for pkg in self.enc.shared.candidates.get(stem, ())
+            if (lit := self.enc.x(pkg)) not in self.excluded
+        ]
 
 
 def _multi_publisher(versions: list[Package], inst: Package) -> bool:

@@ -143,6 +143,8 @@ class ClassEncoding:
 
     def has_parent_dependency(self, pkg: Package) -> bool:
         """pkg counts for a group only if the global zone meets its parent dependency."""
-        return self.parent is not None and self.shared.linked and any(
-            d.type is DepType.PARENT for d in self.shared.deps(pkg)
+        return (
+            self.parent is not None
+            and self.shared.linked
+            and any(d.type is DepType.PARENT for d in self.shared.deps(pkg))
         )

@@ -43,7 +43,10 @@ def encode_require_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
         )
     text = f"{pkg.fmri.short()} requires one of " + ", ".join(_at_least(t) for t in dep.fmris)
     stems = tuple(t.stem for t in dep.fmris)
-    enc.add([-enc.x(pkg), *dict.fromkeys(lits)], enc.origin("require-any", text, pkg, dep=dep, stems=stems))
+    enc.add(
+        [-enc.x(pkg), *dict.fromkeys(lits)],
+        enc.origin("require-any", text, pkg, dep=dep, stems=stems),
+    )
 
 
 def encode_optional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
@@ -53,7 +56,10 @@ def encode_optional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
         return
     older = [p for p in enc.shared.candidates.get(t.stem, ()) if p.fmri.version < t.version]  # type: ignore[operator]
     origin = enc.origin(
-        "optional", f"{pkg.fmri.short()} needs {t.stem}, if installed, at {_at_least(t)}", pkg, dep=dep
+        "optional",
+        f"{pkg.fmri.short()} needs {t.stem}, if installed, at {_at_least(t)}",
+        pkg,
+        dep=dep,
     )
     for other in older:
         enc.add([-enc.x(pkg), -enc.x(other)], origin)
@@ -81,7 +87,10 @@ def encode_incorporate(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
         if not p.fmri.version.matches(t.version)  # type: ignore[union-attr]
     ]
     origin = enc.origin(
-        "incorporate", f"{pkg.fmri.short()} incorporates {t.short()} (allows only {t.short()}*)", pkg, dep=dep
+        "incorporate",
+        f"{pkg.fmri.short()} incorporates {t.short()} (allows only {t.short()}*)",
+        pkg,
+        dep=dep,
     )
     for other in outside:
         enc.add([-enc.x(pkg), -enc.x(other)], origin)
@@ -103,7 +112,12 @@ def encode_conditional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
 
 
 def _group_clauses(
-    enc: ImageEncoding, pkg: Package, targets: list[Package], text: str, dep: Dependency, stems: tuple[str, ...]
+    enc: ImageEncoding,
+    pkg: Package,
+    targets: list[Package],
+    text: str,
+    dep: Dependency,
+    stems: tuple[str, ...],
 ) -> None:
     """¬P ∨ T₁ ∨ … ∨ Tₙ ∨ O, where the image sets the opt-out O when it avoids
     or rejects the target, or when versions survive its early exclusions

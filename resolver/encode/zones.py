@@ -28,6 +28,8 @@ def encode_parent_dependencies(enc: ImageEncoding) -> None:
     problem = enc.shared
     for stem in sorted(problem.candidates):
         for pkg in problem.candidates[stem]:
+            if id(pkg) in problem.lax_parent:
+                continue  # out-of-sync retry: installed packages are left as they are
             for dep in problem.deps(pkg):
                 if dep.type is DepType.PARENT:
                     _encode_parent(enc, pkg, dep)
@@ -97,7 +99,10 @@ def encode_svr4_zone(enc: ImageEncoding, parent_candidates: Mapping[str, Sequenc
 
 def _allzones(enc: ImageEncoding, stem: str, mine: Sequence[Package], theirs: Sequence[Package]) -> None:
     """ALLZONES — for each version V: Z(V) ↔ G(V) (in every native zone, same version)."""
-    text = f"{stem} has SUNW_PKG_ALLZONES=true: every zone has it exactly when the global zone does, at its version"
+    text = (
+        f"{stem} has SUNW_PKG_ALLZONES=true: every zone has it exactly when the global zone does, "
+        "at its version"
+    )
     origin = enc.origin("svr4-allzones", text, stems=(stem,))
     mine_ids = {id(p) for p in mine}
     for pkg in mine:
