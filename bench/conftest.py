@@ -1,0 +1,41 @@
+"""Benchmark fixtures: generated fleets, made once per session.
+
+``fleet_dir("medium")`` generates the preset (seed 1) into a session temp dir
+on first use and returns the directory holding ``fleet.toml`` and
+``catalog/``. Tests on the large and huge presets carry the ``large`` marker
+and run on demand (``make bench-large``, i.e. ``pytest bench -m large``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bench.fleetgen import PRESETS, generate
+
+FleetDir = Callable[[str], Path]
+
+SEED = 1
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "large: large/huge presets, run on demand")
+
+
+@pytest.fixture(scope="session")
+def fleet_dir(tmp_path_factory: pytest.TempPathFactory) -> FleetDir:
+    """A factory: preset name -> directory of that generated fleet (cached)."""
+    made: dict[str, Path] = {}
+
+    def get(preset: str) -> Path:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}")
+        if preset not in made:
+            out = tmp_path_factory.mktemp(f"fleet-{preset}")
+            generate(preset, SEED, out)
+            made[preset] = out
+        return made[preset]
+
+    return get

@@ -1,0 +1,357 @@
+"""An on-disk cache of parsed catalog sources, keyed by content.
+
+One file per source (named after the source's kind, path and default
+publisher) holds a validation digest and the source's packages. The digest
+covers a format version, the code that parses (so an edited parser never
+reads old results) and the list of input files with their sizes and
+modification times. A missing, corrupt or stale entry is ignored and
+rewritten; it is never trusted.
+
+Packages are stored as plain tuples with shared tables of versions, FMRIs,
+dependencies and locations, written with ``marshal`` and rebuilt into model
+objects on load. Measured on 100,000 package versions: 19 MB, rebuilt 2.3x
+faster than the 26 MB pickle of the dataclasses unpickles (whose frozen,
+slotted ``__setstate__`` runs in Python), with the cyclic GC paused for both;
+pausing it halves the rebuild time.
+
+Environment: ``ZONESOLVE_CACHE_DIR`` names the directory (default
+``$XDG_CACHE_HOME/zonesolve`` or ``~/.cache/zonesolve``);
+``ZONESOLVE_NO_CACHE=1`` turns the cache off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import marshal
+import os
+import tempfile
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from functools import cache
+from operator import attrgetter
+from pathlib import Path
+from typing import Any
+
+from resolver.errors import Location
+from resolver.fmri import Fmri, Version
+from resolver.model import Dependency, DepType, Package, Svr4Params
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Cache",
+    "FileStat",
+    "cache_disabled",
+    "decode_packages",
+    "default_cache_dir",
+    "encode_packages",
+    "gc_paused",
+]
+
+#: Bump when the stored layout changes.
+FORMAT_VERSION = 1
+_MAGIC = b"ZSCACHE\x01"
+_HEADER = len(_MAGIC) + 32 + 4  # magic, validation digest, CRC-32 of the payload
+#: Inputs modified this recently are not cached: a rewrite within the same
+#: clock tick would keep the size and mtime, and then a stale entry would look fresh.
+_RACY_NS = 2_000_000_000
+
+FileStat = tuple[str, int, int]  # (path relative to the source, size, mtime_ns)
+
+
+# ---------------------------------------------------------------------------
+# Where the cache lives
+
+
+def cache_disabled() -> bool:
+    """True if ``ZONESOLVE_NO_CACHE`` is set (to anything but empty or 0)."""
+    return os.environ.get("ZONESOLVE_NO_CACHE", "") not in ("", "0")
+
+
+def default_cache_dir() -> Path | None:
+    """The cache directory from the environment, or None when caching is off."""
+    if cache_disabled():
+        return None
+    explicit = os.environ.get("ZONESOLVE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "zonesolve"
+
+
+@cache
+def _code_digest() -> bytes:
+    """A digest of the code whose output is cached (parser, model, grammar)."""
+    here = Path(__file__).resolve().parent
+    names = ["cache.py", "fmri.py", "model.py", "manifest.py", "sources.py", "errors.py"]
+    paths = [here / n for n in names] + sorted((here.parent / "grammar").glob("*.lark"))
+    digest = hashlib.sha256(str(FORMAT_VERSION).encode())
+    for path in paths:
+        with contextlib.suppress(OSError):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Cache:
+    """A cache directory. ``load`` and ``store`` never raise for cache trouble."""
+
+    directory: Path
+
+    def entry(self, kind: str, root: str, publisher: str | None) -> Path:
+        """The file that caches one source."""
+        name = f"{FORMAT_VERSION}\0{kind}\0{root}\0{publisher or ''}".encode()
+        return self.directory / (hashlib.sha256(name).hexdigest()[:40] + ".zsc")
+
+    def load(self, entry: Path, files: Sequence[FileStat]) -> list[Package] | None:
+        """The cached packages if ``entry`` is intact and matches ``files``."""
+        try:
+            data = entry.read_bytes()
+        except OSError:
+            return None
+        if data[: len(_MAGIC)] != _MAGIC or data[len(_MAGIC) : _HEADER - 4] != _digest(files):
+            return None
+        payload = memoryview(data)[_HEADER:]
+        if zlib.crc32(payload) != int.from_bytes(data[_HEADER - 4 : _HEADER], "big"):
+            return None
+        try:
+            return decode_packages(payload)
+        except Exception:  # a damaged entry can fail in any way: treat it as a miss
+            return None
+
+    def store(self, entry: Path, files: Sequence[FileStat], packages: Sequence[Package]) -> bool:
+        """Write an entry atomically; False if it was not written (too fresh, I/O error)."""
+        newest = max((mtime for _, _, mtime in files), default=0)
+        if newest > time.time_ns() - _RACY_NS:
+            return False
+        try:
+            payload = encode_packages(packages)
+        except ValueError:  # a value marshal cannot store: keep working without a cache
+            return False
+        crc = zlib.crc32(payload).to_bytes(4, "big")
+        return _write_atomic(entry, _MAGIC + _digest(files) + crc + payload)
+
+
+def _digest(files: Sequence[FileStat]) -> bytes:
+    """The validation digest: code, format and every input's name, size and mtime.
+
+    (Not via marshal: its output for equal values depends on reference counts.)
+    """
+    return hashlib.sha256(_code_digest() + repr(list(files)).encode()).digest()
+
+
+def _write_atomic(path: Path, data: bytes) -> bool:
+    """Write via a temporary file and ``os.replace``: readers see old or new, never half."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# The stored form: shared tables, column by column
+#
+# Each table (versions, FMRIs, dependencies, SVR4 parameters, locations,
+# packages) is stored as one column per dataclass field, in field order.
+# A field that refers to another model object holds its index in that
+# object's table; index 0 stands for None. Rebuilding is then
+# ``map(cls, *columns)``, with the referring columns mapped through their
+# tables first: no Python loop per object except for tuples of references.
+
+
+def _names(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+#: Field names of the model classes, in order: columns follow this order.
+_PKG = _names(Package)
+_DEP = _names(Dependency)
+_FMRI = _names(Fmri)
+_VERSION = _names(Version)
+_SVR4 = _names(Svr4Params)
+_LOCATION = _names(Location)
+
+
+def _getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function returning an object's field values as a tuple."""
+    get = attrgetter(*names)
+    return (lambda obj: (get(obj),)) if len(names) == 1 else get
+
+
+_PKG_GET, _DEP_GET, _FMRI_GET = _getter(_PKG), _getter(_DEP), _getter(_FMRI)
+_VERSION_GET, _SVR4_GET, _LOCATION_GET = _getter(_VERSION), _getter(_SVR4), _getter(_LOCATION)
+_P_FMRI, _P_DEPENDS, _P_SVR4, _P_WHERE = map(_PKG.index, ("fmri", "depends", "svr4", "where"))
+_D_TYPE, _D_FMRIS, _D_PREDICATE = map(_DEP.index, ("type", "fmris", "predicate"))
+_F_VERSION = _FMRI.index("version")
+
+
+class _Table:
+    """Distinct rows in first-seen order, numbered from 1 (0 is None)."""
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {}
+
+    def add(self, row: Any) -> int:
+        return self.index.setdefault(row, len(self.index) + 1)
+
+    def optional(self, value: Any, get: Callable[[Any], tuple[Any, ...]]) -> int:
+        return 0 if value is None else self.add(get(value))
+
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> tuple[int, list[tuple[Any, ...]]]:
+    """The row count and the columns (no rows: no columns)."""
+    return len(rows), list(zip(*rows, strict=True))
+
+
+class _Encoder:
+    """Turns packages into rows of plain values that refer to shared tables.
+
+    Versions and FMRIs are usually shared objects (the parsers memoise them),
+    so each object is encoded once and then found by identity.
+    """
+
+    def __init__(self) -> None:
+        self.versions = _Table()
+        self.fmris = _Table()
+        self.deps = _Table()
+        self.svr4 = _Table()
+        self.locations = _Table()
+        self.packages: list[tuple[Any, ...]] = []
+        self.done: dict[int, int] = {}  # id(Version or Fmri) -> index in its table
+        self.alive: list[object] = []  # keeps ids in ``done`` from being reused
+
+    def _known(self, obj: object, encode: Callable[[], int]) -> int:
+        key = id(obj)
+        index = self.done.get(key)
+        if index is None:
+            index = self.done[key] = encode()
+            self.alive.append(obj)
+        return index
+
+    def version(self, version: Version | None) -> int:
+        if version is None:
+            return 0
+        return self._known(version, lambda: self.versions.add(_VERSION_GET(version)))
+
+    def fmri(self, fmri: Fmri | None) -> int:
+        if fmri is None:
+            return 0
+
+        def encode() -> int:
+            row = list(_FMRI_GET(fmri))
+            row[_F_VERSION] = self.version(row[_F_VERSION])
+            return self.fmris.add(tuple(row))
+
+        return self._known(fmri, encode)
+
+    def dependency(self, dep: Dependency) -> int:
+        row = list(_DEP_GET(dep))
+        row[_D_TYPE] = row[_D_TYPE].value
+        row[_D_FMRIS] = tuple(map(self.fmri, row[_D_FMRIS]))
+        row[_D_PREDICATE] = self.fmri(row[_D_PREDICATE])
+        return self.deps.add(tuple(row))
+
+    def package(self, pkg: Package) -> None:
+        row = list(_PKG_GET(pkg))
+        row[_P_FMRI] = self.fmri(row[_P_FMRI])
+        row[_P_DEPENDS] = tuple(map(self.dependency, row[_P_DEPENDS]))
+        row[_P_SVR4] = self.svr4.optional(row[_P_SVR4], _SVR4_GET)
+        row[_P_WHERE] = self.locations.optional(row[_P_WHERE], _LOCATION_GET)
+        self.packages.append(tuple(row))
+
+
+def encode_packages(packages: Iterable[Package]) -> bytes:
+    """The compact stored form of ``packages`` (raises ValueError for unstorable values)."""
+    enc = _Encoder()
+    with gc_paused():
+        for pkg in packages:
+            enc.package(pkg)
+        tables = (enc.versions, enc.fmris, enc.deps, enc.svr4, enc.locations)
+        packages = _columns(enc.packages)
+        return marshal.dumps((FORMAT_VERSION, *(_columns(list(t.index)) for t in tables), packages))
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building many objects that hold no cycles.
+
+    Allocating hundreds of thousands of containers otherwise triggers repeated
+    collections that scan them all: about half of the decoding time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+Column = Sequence[Any]
+
+
+def _one(table: list[Any]) -> Callable[[Column], Iterable[Any]]:
+    """Convert a column of references into the objects (0: None)."""
+    return lambda column: map(table.__getitem__, column)
+
+
+def _many(table: list[Any]) -> Callable[[Column], Iterable[Any]]:
+    """Convert a column of tuples of references into tuples of objects."""
+    get = table.__getitem__
+    return lambda column: [tuple(map(get, ids)) for ids in column]
+
+
+def _rebuild(
+    cls: Callable[..., Any],
+    stored: tuple[int, list[Column]],
+    convert: dict[int, Callable[[Column], Iterable[Any]]],
+) -> list[Any]:
+    """``[None, *objects]``: instances of ``cls`` from stored columns."""
+    count, columns = stored
+    if not count:
+        return [None]
+    args = [convert[i](col) if i in convert else col for i, col in enumerate(columns)]
+    return [None, *map(cls, *args)]
+
+
+def decode_packages(data: bytes | memoryview) -> list[Package]:
+    """Rebuild the packages written by ``encode_packages``."""
+    with gc_paused():
+        return _decode(marshal.loads(data))
+
+
+def _decode(loaded: Any) -> list[Package]:
+    """Rebuild packages from the loaded tables."""
+    if loaded[0] != FORMAT_VERSION:
+        raise ValueError("cache format version differs")
+    _, versions, fmris, deps, svr4, locations, packages = loaded
+    version_objs = _rebuild(Version, versions, {})
+    fmri_objs = _rebuild(Fmri, fmris, {_F_VERSION: _one(version_objs)})
+    dep_convert = {_D_TYPE: _one_enum, _D_FMRIS: _many(fmri_objs), _D_PREDICATE: _one(fmri_objs)}
+    dep_objs = _rebuild(Dependency, deps, dep_convert)
+    pkg_convert = {
+        _P_FMRI: _one(fmri_objs),
+        _P_DEPENDS: _many(dep_objs),
+        _P_SVR4: _one(_rebuild(Svr4Params, svr4, {})),
+        _P_WHERE: _one(_rebuild(Location, locations, {})),
+    }
+    return _rebuild(Package, packages, pkg_convert)[1:]
+
+
+def _one_enum(column: Column) -> Iterable[DepType]:
+    return map(DepType, column)

@@ -1,0 +1,671 @@
+"""The ``zonesolve`` command: argument parsing, running a verb, output and exit codes.
+
+The only module that prints. docs/interfaces.md is the contract for every
+option, output format and exit status here.
+
+The loaders, the parser and the solver are imported where they are used, so
+that ``--help`` and argument errors answer without loading lark or pysat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+from resolver import __version__, render
+from resolver.errors import (
+    InputError,
+    InputErrors,
+    InternalError,
+    SolveTimeout,
+    ZonesolveError,
+)
+from resolver.model import Operation, Verb
+from resolver.plan import Outcome, Result
+from resolver.progress import Reporter, Silent, reporter
+
+if TYPE_CHECKING:
+    from resolver.catalog import Catalog
+    from resolver.model import Fleet
+
+T = TypeVar("T")
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOTHING = 4
+EXIT_DIVERGED = 52
+EXIT_INTERRUPTED = 130
+
+FORMATS = ("text", "json", "pkg-parsable")
+CACHE_DIR_NAME = ".zonesolve-cache"
+#: Seconds past --timeout before the command gives up on a solver that does not.
+TIMEOUT_GRACE = 1.0
+BUG_HINT = "this is a bug in zonesolve: please report it with the command line and the fleet file"
+
+# ---------------------------------------------------------------------------
+# The command line
+
+DESCRIPTION = """\
+Plan package changes for an illumos / Solaris host: the global zone and its
+non-global zones solved as one problem (IPS pkg(5) and Solaris 10 SVR4 rules).
+Exit status: 0 a plan with changes (audit: all in sync), 1 no plan or invalid
+input, 2 invalid command line, 4 nothing to do, 52 audit: a zone has diverged.
+"""
+
+VERBS: dict[str, tuple[str, str]] = {
+    "install": (
+        "install packages (pkg install)",
+        "zonesolve install web/server/nginx\n"
+        "zonesolve install -r nginx@1.24 --format json\n"
+        "zonesolve install --image web1 pkg://omnios/library/foo@2.0",
+    ),
+    "update": (
+        "update the named packages, or everything (pkg update)",
+        "zonesolve update -r\n"
+        "zonesolve update -r -Z db1 --reject desktop/x11\n"
+        "zonesolve update web/curl --format pkg-parsable -o plan.json",
+    ),
+    "uninstall": (
+        "uninstall packages (pkg uninstall)",
+        "zonesolve uninstall -r library/foo\nzonesolve uninstall --image web1 nginx",
+    ),
+    "attach": (
+        "the sync that attaching a zone performs (zoneadm attach -u)",
+        "zonesolve attach --image web1\nzonesolve attach --image web1 --format json",
+    ),
+    "patch": (
+        "move packages to patched versions (Solaris 10 patchadd)",
+        "zonesolve patch SUNWfoo@1.1\nzonesolve patch -G SUNWbar@2.0 --image global",
+    ),
+    "audit": (
+        "are the linked zones in sync with the global zone? (pkg audit-linked -a)",
+        "zonesolve audit\nzonesolve audit -v --fleet host.toml",
+    ),
+}
+
+
+def _positive_seconds(text: str) -> float:
+    """``--timeout``: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
+    return value
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """Options every planning verb and audit share: input, output, diagnostics."""
+    group = parser.add_argument_group("input and output")
+    group.add_argument(
+        "--fleet",
+        default="fleet.toml",
+        metavar="FILE",
+        help="the fleet file (default: ./fleet.toml)",
+    )
+    group.add_argument(
+        "--image", metavar="NAME", help="the image the command runs in (default: the global zone)"
+    )
+    group.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format (default: text)"
+    )
+    group.add_argument(
+        "-o",
+        dest="output",
+        metavar="FILE",
+        help="write the output to FILE (atomically) instead of stdout",
+    )
+    group.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        metavar="S",
+        help="give up cleanly after S seconds (exit 1)",
+    )
+    group.add_argument(
+        "-v",
+        dest="verbose",
+        action="store_true",
+        help="more detail: every held-back package, every explanation step",
+    )
+    group.add_argument(
+        "--stats", action="store_true", help='include timings and sizes (JSON: under "stats")'
+    )
+    cache = group.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help=f"catalog cache (default: {CACHE_DIR_NAME}/ beside the fleet file)",
+    )
+    cache.add_argument("--no-cache", action="store_true", help="do not read or write a cache")
+
+
+def _add_planning_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the verbs that plan changes (pkg(1)'s linked-image options)."""
+    group = parser.add_argument_group("what to plan")
+    group.add_argument(
+        "-r", dest="recursive", action="store_true", help="also act on the linked zones (pkg -r)"
+    )
+    group.add_argument(
+        "-z",
+        dest="only_zones",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with -r: only this zone (repeatable)",
+    )
+    group.add_argument(
+        "-Z",
+        dest="skip_zones",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with -r: every zone but this one (repeatable)",
+    )
+    group.add_argument(
+        "-G",
+        dest="global_only",
+        action="store_true",
+        help="SVR4: the global zone only (pkgadd/patchadd -G)",
+    )
+    group.add_argument(
+        "--parent-first",
+        action="store_true",
+        help="plan as pkg(5) does: the global zone first, then each zone",
+    )
+    group.add_argument(
+        "--reject",
+        action="append",
+        default=[],
+        metavar="PKG",
+        help="as pkg(1) --reject: never install this package (repeatable)",
+    )
+
+
+def _add_verb(subparsers: Any, verb: str) -> argparse.ArgumentParser:
+    """One planning subcommand with its help text and examples."""
+    summary, examples = VERBS[verb]
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        verb,
+        help=summary,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog="examples:\n" + "\n".join("  " + line for line in examples.splitlines()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    if verb in ("install", "uninstall"):
+        parser.add_argument("packages", nargs="+", metavar="PKG", help="package name or FMRI")
+    elif verb == "update":
+        parser.add_argument(
+            "packages",
+            nargs="*",
+            metavar="PKG",
+            help="package name or FMRI (none: update everything)",
+        )
+    elif verb == "patch":
+        parser.add_argument(
+            "packages",
+            nargs="+",
+            metavar="PKG@VER",
+            help="package and the patched version to move to",
+        )
+    else:
+        parser.set_defaults(packages=[])
+    _add_output_options(parser)
+    if verb != "audit":
+        _add_planning_options(parser)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: one subcommand per verb, plus lint."""
+    parser = argparse.ArgumentParser(
+        prog="zonesolve",
+        description=DESCRIPTION,
+        epilog="'zonesolve VERB --help' describes each verb, with examples.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"zonesolve {__version__}")
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for verb in VERBS:
+        _add_verb(subparsers, verb)
+    lint = subparsers.add_parser(
+        "lint",
+        help="parse manifests and fleet files, report every error",
+        description="Parse manifests and fleet files and report every error as "
+        "FILE:LINE:COL: MESSAGE. Exit 1 if there is any.",
+        epilog="examples:\n  zonesolve lint manifests/\n  zonesolve lint fleet.toml foo.p5m",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lint.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a manifest, a directory of *.p5m files (recursive), or a fleet .toml",
+    )
+    lint.add_argument(
+        "-v", dest="verbose", action="store_true", help="show the traceback of an internal error"
+    )
+    return parser
+
+
+def _check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
+    """Rules argparse cannot state; a violation exits 2 like any usage error."""
+    if ns.verb == "lint":
+        return
+    if ns.verb == "audit":
+        if ns.format == "pkg-parsable":
+            parser.error("audit has no pkg-parsable output (pkg audit-linked has none)")
+        return
+    if (ns.only_zones or ns.skip_zones) and not ns.recursive:
+        parser.error("-z and -Z narrow -r: use them with -r")
+    if ns.only_zones and ns.skip_zones:
+        parser.error("-z and -Z cannot be combined")
+    if ns.global_only and ns.recursive:
+        parser.error("-G (global zone only) and -r (linked zones too) cannot be combined")
+    if ns.verb == "attach" and not ns.image:
+        parser.error("attach needs --image ZONE: the zone being attached")
+    if ns.verb == "patch":
+        for arg in ns.packages:
+            if "@" not in arg or not arg.split("@", 1)[1]:
+                parser.error(f"patch needs PKG@VERSION, not {arg!r}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse and check the command line; exits 2 (SystemExit) when it is wrong."""
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    _check(parser, ns)
+    return ns
+
+
+def operation(ns: argparse.Namespace) -> Operation:
+    """The Operation a planning command line asks for."""
+    return Operation(
+        verb=Verb(ns.verb),
+        args=tuple(ns.packages),
+        image=ns.image,
+        recursive=getattr(ns, "recursive", False),
+        global_only=getattr(ns, "global_only", False),
+        parent_first=getattr(ns, "parent_first", False),
+        reject=tuple(getattr(ns, "reject", ())),
+        only_zones=tuple(getattr(ns, "only_zones", ())),
+        skip_zones=tuple(getattr(ns, "skip_zones", ())),
+        timeout=ns.timeout,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command line; returns the exit status."""
+    try:
+        ns = parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return run_lint(ns.paths) if ns.verb == "lint" else run_plan(ns)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `zonesolve ... | head`: the reader is gone
+        _silence_stdout()
+        return EXIT_ERROR
+    except Exception as exc:  # a bug outside planning (lint, writing output)
+        _report_errors([_internal(exc, ns.verbose)], ns.verbose)
+        return EXIT_ERROR
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+
+
+# ---------------------------------------------------------------------------
+# Planning verbs
+
+
+@dataclass
+class Context:
+    """What a run learned beside its Result: the image tree, timings, sizes."""
+
+    parents: dict[str, str | None] | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def run_plan(ns: argparse.Namespace) -> int:
+    """Load, plan, render, write; every error becomes a message and exit 1."""
+    op = operation(ns)
+    context = Context()
+    progress = reporter(ns.format)
+    started = time.monotonic()
+    try:
+        with _deadline(ns.timeout):
+            result = solve(ns, op, progress, context)
+    except ZonesolveError as err:
+        result = Result(op, Outcome.FAIL, errors=[err])
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as exc:
+        result = Result(op, Outcome.FAIL, errors=[_internal(exc, ns.verbose)])
+    finally:
+        progress.close()
+    context.stats["total-seconds"] = _seconds(started)
+    return emit(ns, result, context)
+
+
+def solve(ns: argparse.Namespace, op: Operation, progress: Reporter, context: Context) -> Result:
+    """Load the fleet and its catalog, then ask the solver for a plan."""
+    begun = time.monotonic()
+    fleet = _timed(context, "fleet", lambda: load_fleet_file(ns.fleet))
+    op = _with_image(op, fleet)
+    context.parents = {image.name: image.parent for image in fleet.images}
+    catalog = _timed(context, "catalog", lambda: _load_catalog(fleet, _cache_dir(ns), progress))
+    context.stats.update(images=len(fleet.images), packages=len(catalog))
+    if op.timeout is not None:  # the solver gets what is left of the budget
+        op = replace(op, timeout=max(op.timeout - _seconds(begun), 0.001))
+    return _timed(context, "plan", lambda: _plan(fleet, catalog, op))
+
+
+def _timed(context: Context, phase: str, work: Callable[[], T]) -> T:
+    """Run one phase and record its time as ``PHASE-seconds``."""
+    clock = time.monotonic()
+    try:
+        return work()
+    finally:
+        context.stats[f"{phase}-seconds"] = _seconds(clock)
+
+
+def _load_catalog(fleet: Fleet, cache_dir: str | None, progress: Reporter) -> Catalog:
+    """Every package version the fleet's sources and inline manifests hold."""
+    from resolver.sources import load_catalog
+
+    return load_catalog(fleet, cache_dir=cache_dir, progress=progress)
+
+
+def _plan(fleet: Fleet, catalog: Catalog, op: Operation) -> Result:
+    """The solver's answer (resolver.api)."""
+    from resolver.api import plan
+
+    return plan(fleet, catalog, op)
+
+
+def load_fleet_file(path: str) -> Fleet:
+    """Load a fleet file, with a clear message when it is not there."""
+    from resolver.fleet import load_fleet
+
+    if not Path(path).is_file():
+        hint = " (give one with --fleet FILE)" if path == "fleet.toml" else ""
+        raise InputError(f"fleet file not found: {path}{hint}")
+    return load_fleet(path)
+
+
+def _with_image(op: Operation, fleet: Fleet) -> Operation:
+    """The operation with its image named (default: the global zone), names checked."""
+    known = {image.name for image in fleet.images}
+    for name in (op.image, *op.only_zones, *op.skip_zones):
+        if name is not None and name not in known:
+            raise InputError(
+                f"no image named {name!r} in {fleet.path} (images: {', '.join(sorted(known))})"
+            )
+    return op if op.image is not None else replace(op, image=fleet.global_zone.name)
+
+
+def _cache_dir(ns: argparse.Namespace) -> str | None:
+    """The catalog cache directory, or None with --no-cache."""
+    if ns.no_cache:
+        return None
+    if ns.cache_dir:
+        return str(ns.cache_dir)
+    return str(Path(ns.fleet).resolve().parent / CACHE_DIR_NAME)
+
+
+def _seconds(since: float) -> float:
+    """Seconds elapsed since a monotonic clock reading, rounded for reading."""
+    return round(time.monotonic() - since, 4)
+
+
+def _internal(exc: BaseException, verbose: bool) -> InternalError:
+    """An unexpected exception as an internal error; its traceback only with -v."""
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    return InternalError(f"{type(exc).__name__}: {exc}")
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Raise SolveTimeout if the work outlives --timeout (plus a grace for a clean stop).
+
+    The solver gets the time budget itself and should stop first; this is the
+    backstop for phases that do not look at it. Only on the main thread of a
+    Unix process, where SIGALRM exists.
+    """
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if seconds is None or not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise SolveTimeout(f"gave up after {seconds:g} seconds (--timeout {seconds:g})")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds + TIMEOUT_GRACE)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# ---------------------------------------------------------------------------
+# Output
+
+
+def exit_status(result: Result) -> int:
+    """The exit status of a finished run (docs/interfaces.md, "Exit status")."""
+    if result.operation.verb is Verb.AUDIT and not render.blocking_errors(result):
+        return EXIT_DIVERGED if render.diverged(result) else EXIT_OK
+    return {Outcome.OK: EXIT_OK, Outcome.NOTHING: EXIT_NOTHING}.get(result.outcome, EXIT_ERROR)
+
+
+def _failed(result: Result) -> bool:
+    """True if the run produced no plan (errors), as opposed to a diverged audit."""
+    if result.operation.verb is Verb.AUDIT:
+        return bool(render.blocking_errors(result))
+    return bool(result.errors) or result.outcome is Outcome.FAIL
+
+
+def _stats_text(stats: dict[str, Any]) -> str:
+    """``--stats`` for text output: one ``key: value`` line each."""
+    return "".join(f"{key}: {stats[key]}\n" for key in sorted(stats))
+
+
+def emit(ns: argparse.Namespace, result: Result, context: Context) -> int:
+    """Render the result, write it where asked, report errors; returns the exit status."""
+    if ns.stats:
+        result.stats = {**context.stats, **result.stats}
+    failed = _failed(result)
+    if failed and ns.format != "json":
+        _report_errors(render.blocking_errors(result), ns.verbose)
+    elif any(isinstance(err, InternalError) for err in result.errors):
+        sys.stderr.write(_bug_hint(ns.verbose))
+    output = _render(ns, result, context, failed)
+    status = exit_status(result)
+    if output is None:
+        return status
+    if ns.output is None:
+        sys.stdout.write(output)
+        return status
+    return _write_output(ns.output, output, status, failed)
+
+
+def _render(ns: argparse.Namespace, result: Result, context: Context, failed: bool) -> str | None:
+    """The output in the format asked for; None for a failure outside JSON (stderr has it)."""
+    if ns.format == "json":
+        return render.to_json(result, stats=ns.stats)
+    if failed:
+        return None
+    if ns.format == "pkg-parsable":
+        return render.to_pkg_parsable(result, context.parents)
+    text = render.to_text(result, ns.verbose, context.parents)
+    return text + _stats_text(result.stats) if ns.stats else text
+
+
+def _report_errors(errors: Sequence[ZonesolveError], verbose: bool) -> None:
+    """Errors on stderr, with a request to report it when one is a bug."""
+    sys.stderr.write(render.errors_text(errors, verbose))
+    if any(isinstance(err, InternalError) for err in errors):
+        sys.stderr.write(_bug_hint(verbose))
+
+
+def _bug_hint(verbose: bool) -> str:
+    """The line that asks for a bug report (and points at -v for the traceback)."""
+    return f"zonesolve: {BUG_HINT}" + ("" if verbose else " (-v shows the traceback)") + "\n"
+
+
+def _write_output(path: str, text: str, status: int, failed: bool) -> int:
+    """Write -o FILE atomically; a write failure is exit 1 with a message."""
+    try:
+        write_atomic(path, text)
+    except OSError as err:
+        sys.stderr.write(f"error: cannot write {path}: {err.strerror or err}\n")
+        return EXIT_ERROR
+    if failed:
+        sys.stderr.write(f"error: no plan; the errors are in {path}\n")
+    return status
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write the whole text or nothing: a temp file beside ``path``, then os.replace.
+
+    The file keeps the mode of the file it replaces (a new one: 0666 less the
+    umask); the temp file is removed if anything fails.
+    """
+    target = Path(path)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp, _file_mode(target))
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _file_mode(target: Path) -> int:
+    """The mode a written file gets: the replaced file's, else 0666 less the umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+# ---------------------------------------------------------------------------
+# lint
+
+
+@dataclass
+class LintReport:
+    """Files examined and the errors found, each one line ``file:line:col: message``."""
+
+    files: int = 0
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, err: InputError, path: Path) -> None:
+        """Record an error (a bundle: each member); name the file if the error does not."""
+        for one in err.errors if isinstance(err, InputErrors) else [err]:
+            text = one.message if one.location else f"{path}: {one.message}"
+            self.lines.append(text.replace("\n", "\n  "))
+
+
+def run_lint(paths: Sequence[str], out: TextIO | None = None) -> int:
+    """Lint every path; print each error (file:line:col: message) and a summary."""
+    out = sys.stdout if out is None else out
+    report = LintReport()
+    for path in paths:
+        lint_path(Path(path), report)
+    out.writelines(line + "\n" for line in report.lines)
+    out.write(f"{_plural(report.files, 'file')}, {_plural(len(report.lines), 'error')}\n")
+    return EXIT_ERROR if report.lines else EXIT_OK
+
+
+def _plural(n: int, noun: str) -> str:
+    """``1 file``, ``3 files``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def lint_path(path: Path, report: LintReport) -> None:
+    """Lint one command-line path: a directory, a fleet .toml, or a manifest."""
+    if path.is_dir():
+        manifests = sorted(path.rglob("*.p5m"))
+        if not manifests:
+            report.add(InputError("no *.p5m manifests in this directory"), path)
+        for manifest in manifests:
+            lint_manifest(manifest, report)
+    elif not path.exists():
+        report.add(InputError("no such file or directory"), path)
+    elif path.suffix == ".toml":
+        lint_fleet(path, report)
+    else:
+        lint_manifest(path, report)
+
+
+def _read(path: Path, report: LintReport) -> str | None:
+    """A file's text, or None (and an error) if it cannot be read as UTF-8."""
+    report.files += 1
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        report.add(InputError(f"not UTF-8 text (byte {err.start})"), path)
+    except OSError as err:
+        report.add(InputError(f"cannot read: {err.strerror or err}"), path)
+    return None
+
+
+def lint_manifest(path: Path, report: LintReport) -> None:
+    """Parse one manifest; record every error it has."""
+    from resolver.manifest import parse_package
+
+    text = _read(path, report)
+    if text is None:
+        return
+    try:
+        parse_package(text, str(path))
+    except InputError as err:
+        report.add(err, path)
+
+
+def lint_fleet(path: Path, report: LintReport) -> None:
+    """Validate a fleet file, then load its sources and inline manifests."""
+    from resolver.fleet import load_fleet
+
+    if _read(path, report) is None:
+        return
+    try:
+        _load_catalog(load_fleet(str(path)), None, Silent())
+    except InputError as err:
+        report.add(err, path)

@@ -1,0 +1,370 @@
+"""Results as text: JSON (the contract), pkg(1)'s parsable plan, and prose for people.
+
+Pure functions of a :class:`~resolver.plan.Result`; nothing here prints. The
+optional ``parents`` mapping (image name -> parent name, ``None`` for the
+global zone) tells the text and parsable renderers which images are linked
+children of the image the command ran in; without it every other image counts
+as one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from resolver.errors import Diverged, InputErrors, InternalError, NoSolution, ZonesolveError
+from resolver.fmri import Fmri
+from resolver.model import Verb
+from resolver.plan import HeldBack, ImagePlan, Outcome, Result
+
+__all__ = ["blocking_errors", "errors_text", "outcome", "to_json", "to_pkg_parsable", "to_text"]
+
+JSON_VERSION = 1
+#: Explanation steps shown without -v; the rest are counted.
+FACTS_SHOWN = 6
+#: Held-back packages listed per image without -v.
+HELD_SHOWN = 5
+#: Zone names listed in a group title without -v.
+NAMES_SHOWN = 8
+
+Parents = Mapping[str, str | None]
+
+
+# ---------------------------------------------------------------------------
+# Shared
+
+
+def blocking_errors(result: Result) -> list[ZonesolveError]:
+    """The errors that stopped the command: all but audit's findings of diverged zones."""
+    return [err for err in result.errors if not isinstance(err, Diverged)]
+
+
+def diverged(result: Result) -> bool:
+    """True if an audit found a diverged zone."""
+    return "diverged" in result.audit.values() or len(blocking_errors(result)) < len(result.errors)
+
+
+def outcome(result: Result) -> str:
+    """The outcome as reported: for audit, any diverged zone (or error) is ``fail``."""
+    if result.operation.verb is Verb.AUDIT:
+        failed = blocking_errors(result) or diverged(result)
+        return Outcome.FAIL.value if failed else Outcome.OK.value
+    return result.outcome.value
+
+
+def _primary(result: Result) -> str | None:
+    """The image the command ran in (``None`` if unknown)."""
+    if result.operation.image is not None:
+        return result.operation.image
+    return result.order[0] if result.order else None
+
+
+def _children(result: Result, primary: str | None, parents: Parents | None) -> list[str]:
+    """The images the command reached besides its own, sorted by name."""
+    if parents is None:
+        return sorted(name for name in result.images if name != primary)
+    return sorted(name for name in result.images if parents.get(name) == primary)
+
+
+def _error_list(errors: Iterable[ZonesolveError]) -> list[ZonesolveError]:
+    """Errors with every bundle of input errors opened into its members."""
+    out: list[ZonesolveError] = []
+    for err in errors:
+        out.extend(err.errors if isinstance(err, InputErrors) else [err])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# JSON (docs/interfaces.md, "--format json")
+
+
+def to_json(result: Result, stats: bool = False) -> str:
+    """The contract's JSON object: sorted keys and lists, byte-identical for equal input."""
+    return json.dumps(json_object(result, stats), sort_keys=True, indent=2, default=str) + "\n"
+
+
+def json_object(result: Result, stats: bool = False) -> dict[str, Any]:
+    """The JSON object as Python data (``to_json`` serialises it)."""
+    op = result.operation
+    obj: dict[str, Any] = {
+        "version": JSON_VERSION,
+        "outcome": outcome(result),
+        "operation": {
+            "verb": op.verb.value,
+            "args": list(op.args),
+            "image": op.image,
+            "recursive": op.recursive,
+            "global_only": op.global_only,
+            "parent_first": op.parent_first,
+        },
+        "images": {name: _image_json(plan) for name, plan in result.images.items()},
+        "order": list(result.order),
+        "errors": [err.to_json() for err in _error_list(result.errors)],
+    }
+    if op.verb is Verb.AUDIT:
+        obj["audit"] = {
+            name: {"status": status, "unmet": sorted(result.audit_details.get(name, []))}
+            for name, status in result.audit.items()
+        }
+    if stats:
+        obj["stats"] = result.stats
+    return obj
+
+
+def _image_json(plan: ImagePlan) -> dict[str, Any]:
+    """One image's changes, as full FMRIs (hollow registered packages count as added)."""
+    return {
+        "add-packages": sorted(map(str, plan.added)),
+        "change-packages": sorted([str(old), str(new)] for old, new in plan.changed),
+        "remove-packages": sorted(map(str, plan.removed)),
+        "held-back": [hb.to_json() for hb in sorted(plan.held_back, key=lambda h: h.stem)],
+    }
+
+
+# ---------------------------------------------------------------------------
+# pkg(1) --parsable=0 (docs/ips-semantics.md 9.1)
+
+
+def to_pkg_parsable(result: Result, parents: Parents | None = None) -> str:
+    """pkg(1)'s plan object for the image the command ran in, compact, on one line."""
+    primary = _primary(result)
+    children = [
+        _parsable_object(result.images[name], f"zone:{name}", [])
+        for name in _children(result, primary, parents)
+        if result.images[name].has_changes
+    ]
+    own = result.images.get(primary or "") or ImagePlan(primary or "", {}, {})
+    obj = _parsable_object(own, None, children)
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def _parsable_object(
+    plan: ImagePlan, image_name: str | None, children: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One ``--parsable=0`` plan object; zonesolve plans no boot environments or space."""
+    return {
+        "activate-be": True,
+        "add-packages": sorted(map(str, plan.added)),
+        "affect-packages": [],
+        "affect-services": [],
+        "backup-be-name": None,
+        "be-name": None,
+        "boot-archive-rebuild": False,
+        "change-editables": [],
+        "change-facets": [],
+        "change-mediators": [],
+        "change-packages": sorted([str(old), str(new)] for old, new in plan.changed),
+        "change-variants": [],
+        "child-images": children,
+        "create-backup-be": False,
+        "create-new-be": False,
+        "image-name": image_name,
+        "item-messages": {},
+        "licenses": [],
+        "release-notes": [],
+        "remove-packages": sorted(map(str, plan.removed)),
+        "space-available": None,
+        "space-required": None,
+        "version": 0,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Text for people
+
+
+def to_text(result: Result, verbose: bool = False, parents: Parents | None = None) -> str:
+    """The plan in prose: the command's image first, then the other zones grouped."""
+    if result.operation.verb is Verb.AUDIT:
+        return _audit_text(result, verbose)
+    if result.outcome is Outcome.FAIL:
+        return errors_text(result.errors, verbose)
+    primary = _primary(result)
+    lines = [_headline(result)]
+    if primary in result.images:
+        lines += ["", *_image_block(primary, result.images[primary], verbose)]
+    lines += _zones_text(result, _children(result, primary, parents), verbose)
+    lines += _order_text(result)
+    return "\n".join(lines) + "\n"
+
+
+def _command(result: Result) -> str:
+    """The operation as a short command line, e.g. ``update -r``."""
+    op = result.operation
+    flags = [
+        "-r" if op.recursive else "",
+        "-G" if op.global_only else "",
+        "--parent-first" if op.parent_first else "",
+    ]
+    return " ".join(part for part in (op.verb.value, *op.args, *flags) if part)
+
+
+def _headline(result: Result) -> str:
+    """One line: what was asked, where, and how many images change."""
+    where = f" in {result.operation.image}" if result.operation.image else ""
+    if result.outcome is Outcome.NOTHING:
+        return f"{_command(result)}{where}: nothing to do; every image is as requested."
+    changing = sum(plan.has_changes for plan in result.images.values())
+    return f"{_command(result)}{where}: {changing} of {_count(len(result.images), 'image')} change."
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 package``, ``2 packages``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _summary(plan: ImagePlan) -> str:
+    """``2 to install, 1 to update, 3 held back`` or ``no changes``."""
+    parts = [
+        f"{len(items)} to {verb}"
+        for verb, items in (
+            ("install", plan.added),
+            ("update", plan.changed),
+            ("remove", plan.removed),
+        )
+        if items
+    ]
+    if plan.held_back:
+        parts.append(f"{len(plan.held_back)} held back")
+    return ", ".join(parts) or "no changes"
+
+
+def _image_block(title: str, plan: ImagePlan, verbose: bool) -> list[str]:
+    """An image's title line and one line per change and held-back package."""
+    lines = [f"{title}: {_summary(plan)}"]
+    for fmri in plan.added:
+        note = " (registered only: SVR4 hollow package)" if fmri.stem in plan.registered else ""
+        lines.append(f"  install    {fmri.short()}{note}")
+    for old, new in plan.changed:
+        verb = "downgrade" if _is_downgrade(old, new) else "update"
+        lines.append(f"  {verb:<10} {_change(old, new)}")
+    lines += [f"  remove     {fmri.short()}" for fmri in plan.removed]
+    return lines + _held_text(plan.held_back, verbose)
+
+
+def _is_downgrade(old: Fmri, new: Fmri) -> bool:
+    """True if the new version is older than the old one."""
+    return old.version is not None and new.version is not None and new.version < old.version
+
+
+def _version_text(fmri: Fmri, full: bool) -> str:
+    """The short version (release-branch), or the whole version string."""
+    if fmri.version is None:
+        return "?"
+    return fmri.version.text if full else fmri.version.short()
+
+
+def _change(old: Fmri, new: Fmri) -> str:
+    """``stem@old -> new``, with full versions when the short forms are equal."""
+    full = _version_text(old, False) == _version_text(new, False)
+    text = f"{old.stem}@{_version_text(old, full)} -> {_version_text(new, full)}"
+    if old.publisher != new.publisher:
+        text += f" (publisher {old.publisher} -> {new.publisher})"
+    return text
+
+
+def _held_text(held: Sequence[HeldBack], verbose: bool) -> list[str]:
+    """Held-back packages and why; only the first few unless verbose."""
+    shown = sorted(held, key=lambda h: h.stem)
+    if not verbose:
+        shown = shown[:HELD_SHOWN]
+    lines = [
+        f"  held back  {hb.stem}@{_version_text(hb.installed, False)}"
+        f" (newest {_version_text(hb.newest, False)}): {hb.because}"
+        for hb in shown
+    ]
+    if len(held) > len(shown):
+        lines.append(f"  ... and {len(held) - len(shown)} more held back (-v lists them)")
+    return lines
+
+
+def _group_key(plan: ImagePlan) -> tuple[object, ...]:
+    """Equal for images whose text blocks would be equal apart from the name."""
+    held = tuple((hb.stem, str(hb.installed), str(hb.newest), hb.because) for hb in plan.held_back)
+    return (plan.signature(), tuple(sorted(held)), tuple(sorted(plan.registered)))
+
+
+def _zones_text(result: Result, names: Sequence[str], verbose: bool) -> list[str]:
+    """The other images, those with identical plans grouped under one title."""
+    if not names:
+        return []
+    groups: dict[tuple[object, ...], list[str]] = {}
+    for name in names:
+        groups.setdefault(_group_key(result.images[name]), []).append(name)
+    changing = sum(result.images[name].has_changes for name in names)
+    lines = [
+        "",
+        f"{_count(len(names), 'zone')}: {changing} to change, {len(names) - changing} unchanged",
+    ]
+    for members in sorted(groups.values(), key=lambda g: (not result.images[g[0]].has_changes, g)):
+        lines += _image_block(_group_title(members, verbose), result.images[members[0]], verbose)
+    return lines
+
+
+def _group_title(names: Sequence[str], verbose: bool) -> str:
+    """``zone web1`` or ``zones web1, web2 (2)``; long lists cut short unless verbose."""
+    if len(names) == 1:
+        return f"zone {names[0]}"
+    shown = list(names) if verbose else list(names[:NAMES_SHOWN])
+    listed = ", ".join(shown)
+    if len(shown) < len(names):
+        listed += f", ... {len(names) - len(shown)} more"
+    return f"zones {listed} ({len(names)})"
+
+
+def _order_text(result: Result) -> list[str]:
+    """The order to apply the changes in, when more than one image changes."""
+    changing = [
+        name for name in result.order if name in result.images and result.images[name].has_changes
+    ]
+    return ["", "apply in order: " + ", ".join(changing)] if len(changing) > 1 else []
+
+
+def errors_text(errors: Sequence[ZonesolveError], verbose: bool = False) -> str:
+    """Each error on its own line; a no-solution error's explanation indented below it."""
+    if not errors:
+        return "error: no plan (no reason was given)\n"
+    lines: list[str] = []
+    for err in _error_list(errors):
+        label = "internal error" if isinstance(err, InternalError) else "error"
+        where = f" in {err.image}" if err.image and err.image not in err.message else ""
+        lines.append(f"{label}{where}: {err.message}")
+        if isinstance(err, NoSolution):
+            lines += _facts_text(err, verbose)
+    return "\n".join(lines) + "\n"
+
+
+def _facts_text(err: NoSolution, verbose: bool) -> list[str]:
+    """The explanation, root cause first: a few steps, all of them with -v.
+
+    A step names its image when that is not the error's own image.
+    """
+    facts = err.facts if verbose else err.facts[:FACTS_SHOWN]
+    lines = ["  because:"] if facts else []
+    for fact in facts:
+        text = fact.text
+        if fact.image and fact.image != err.image and fact.image not in text:
+            text += f" (in {fact.image})"
+        first, *rest = text.splitlines() or [""]
+        lines += [f"    - {first}", *(f"      {more}" for more in rest)]
+    if len(err.facts) > len(facts):
+        lines.append(f"    ... {len(err.facts) - len(facts)} more steps (-v shows every step)")
+    return lines
+
+
+def _audit_text(result: Result, verbose: bool) -> str:
+    """Per linked zone: synced or diverged; with -v, the parent dependencies not met."""
+    if blocking_errors(result):
+        return errors_text(blocking_errors(result), verbose)
+    count = sum(status == "diverged" for status in result.audit.values())
+    zones = _count(len(result.audit), "linked zone")
+    where = f" of {result.operation.image}" if result.operation.image else ""
+    summary = f"{count} of {zones} diverged" if count else f"all {zones} in sync"
+    lines = [f"audit{where}: {summary}"]
+    width = max((len(name) for name in result.audit), default=0)
+    for name in sorted(result.audit):
+        lines.append(f"  {name:<{width}}  {result.audit[name]}")
+        if verbose:
+            lines += [f"    - {unmet}" for unmet in sorted(result.audit_details.get(name, []))]
+    return "\n".join(lines) + "\n"
