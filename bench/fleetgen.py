@@ -317,9 +317,7 @@ def svr4_params(allzones: bool, hollow: bool) -> tuple[tuple[str, str], ...]:
     )
 
 
-def make_plain_stem(
-    stems: list[Stem], namer: Namer, nsnap: int, rng: random.Random, extra: bool
-) -> None:
+def make_plain_stem(stems: list[Stem], namer: Namer, nsnap: int, rng: random.Random, extra: bool) -> None:
     pub = EXTRA if extra else OMNIOS
     if rng.random() < 0.4:
         name, kind = namer.make(rng.choice(LIB_CATEGORIES), "lib"), Kind.LIB
@@ -573,8 +571,7 @@ def payload_lines(stem: Stem, fmri: str) -> list[str]:
     where = "usr/lib" if stem.kind in (Kind.LIB, Kind.USERLAND) else "usr/bin"
     return [
         f"dir path={where} owner=root group=bin mode=0755",
-        f"file {digest} path={where}/{base} owner=root group=bin mode=0555 "
-        f"pkg.size={int(digest[:5], 16)}",
+        f"file {digest} path={where}/{base} owner=root group=bin mode=0555 pkg.size={int(digest[:5], 16)}",
         f"license {digest[::-1]} license={stem.name}.license",
     ]
 
@@ -798,9 +795,7 @@ def svr4_roots(d: Distro, gz: Image, rng: random.Random) -> list[int]:
     return roots + [s.index for s in svr4 if s.index not in gz.installed and rng.random() < 0.5]
 
 
-def make_zone(
-    d: Distro, gz: Image, name: str, brand: str, roots: list[int], rng: random.Random
-) -> Image:
+def make_zone(d: Distro, gz: Image, name: str, brand: str, roots: list[int], rng: random.Random) -> Image:
     nsnap = len(d.snapshots)
     if brand == "ipkg":  # an independent image: its own snapshot
         snap = rng.randint(max(0, gz.snap - 3), nsnap - 2)

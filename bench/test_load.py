@@ -43,8 +43,7 @@ def _manifest(rng: random.Random, stems: list[str], stem: str, version: int) -> 
         lines.append(f"depend type=require fmri=pkg:/{target}@{rng.randint(1, 5)}")
     if rng.random() < 0.2:
         lines.append(
-            "depend type=parent fmri=feature/package/dependency/self "
-            "variant.opensolaris.zone=nonglobal"
+            "depend type=parent fmri=feature/package/dependency/self variant.opensolaris.zone=nonglobal"
         )
     base = stem.replace("/", "_")
     lines.append(f"dir path=usr/lib/{base} owner=root group=bin mode=0755")

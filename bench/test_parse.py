@@ -41,8 +41,7 @@ def _package(rng: random.Random, n: int) -> list[str]:
     """The action lines of one generated package."""
     stem = f"library/gen/pkg{n}"
     lines = [
-        f"set name=pkg.fmri value=pkg://omnios/{stem}@1.{n % 7}.{n % 3}-151046.0"
-        f":20240101T{n % 24:02}0000Z",
+        f"set name=pkg.fmri value=pkg://omnios/{stem}@1.{n % 7}.{n % 3}-151046.0:20240101T{n % 24:02}0000Z",
         f'set name=pkg.summary value="Generated package {n}"',
         f'set name=pkg.description value="A generated package, number {n}, " \\',
         '    "for benchmarking the manifest parser"',

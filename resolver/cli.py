@@ -10,6 +10,7 @@ that ``--help`` and argument errors answer without loading lark or pysat.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -50,7 +51,6 @@ EXIT_DIVERGED = 52
 EXIT_INTERRUPTED = 130
 
 FORMATS = ("text", "json", "pkg-parsable")
-CACHE_DIR_NAME = ".zonesolve-cache"
 #: Seconds past --timeout before the command gives up on a solver that does not.
 TIMEOUT_GRACE = 1.0
 BUG_HINT = "this is a bug in zonesolve: please report it with the command line and the fleet file"
@@ -120,9 +120,7 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--image", metavar="NAME", help="the image the command runs in (default: the global zone)"
     )
-    group.add_argument(
-        "--format", choices=FORMATS, default="text", help="output format (default: text)"
-    )
+    group.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     group.add_argument(
         "-o",
         dest="output",
@@ -141,14 +139,12 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="more detail: every held-back package, every explanation step",
     )
-    group.add_argument(
-        "--stats", action="store_true", help='include timings and sizes (JSON: under "stats")'
-    )
+    group.add_argument("--stats", action="store_true", help='include timings and sizes (JSON: under "stats")')
     cache = group.add_mutually_exclusive_group()
     cache.add_argument(
         "--cache-dir",
         metavar="DIR",
-        help=f"catalog cache (default: {CACHE_DIR_NAME}/ beside the fleet file)",
+        help="catalog cache directory (default: $ZONESOLVE_CACHE_DIR, else $XDG_CACHE_HOME/zonesolve)",
     )
     cache.add_argument("--no-cache", action="store_true", help="do not read or write a cache")
 
@@ -380,6 +376,7 @@ def solve(ns: argparse.Namespace, op: Operation, progress: Reporter, context: Co
     op = _with_image(op, fleet)
     context.parents = {image.name: image.parent for image in fleet.images}
     catalog = _timed(context, "catalog", lambda: _load_catalog(fleet, _cache_dir(ns), progress))
+    gc.freeze()  # the loaded catalog lives to the end: keep it out of later GC passes
     context.stats.update(images=len(fleet.images), packages=len(catalog))
     if op.timeout is not None:  # the solver gets what is left of the budget
         op = replace(op, timeout=max(op.timeout - _seconds(begun), 0.001))
@@ -395,10 +392,13 @@ def _timed(context: Context, phase: str, work: Callable[[], T]) -> T:
         context.stats[f"{phase}-seconds"] = _seconds(clock)
 
 
-def _load_catalog(fleet: Fleet, cache_dir: str | None, progress: Reporter) -> Catalog:
-    """Every package version the fleet's sources and inline manifests hold."""
+def _load_catalog(fleet: Fleet, cache_dir: str | bool | None, progress: Reporter) -> Catalog:
+    """Every package version the fleet's sources and inline manifests hold.
+    ``cache_dir``: a directory, None for the default cache, False for none."""
     from resolver.sources import load_catalog
 
+    if isinstance(cache_dir, bool):
+        return load_catalog(fleet, progress=progress, use_cache=False)
     return load_catalog(fleet, cache_dir=cache_dir, progress=progress)
 
 
@@ -424,19 +424,18 @@ def _with_image(op: Operation, fleet: Fleet) -> Operation:
     known = {image.name for image in fleet.images}
     for name in (op.image, *op.only_zones, *op.skip_zones):
         if name is not None and name not in known:
-            raise InputError(
-                f"no image named {name!r} in {fleet.path} (images: {', '.join(sorted(known))})"
-            )
+            raise InputError(f"no image named {name!r} in {fleet.path} (images: {', '.join(sorted(known))})")
     return op if op.image is not None else replace(op, image=fleet.global_zone.name)
 
 
-def _cache_dir(ns: argparse.Namespace) -> str | None:
-    """The catalog cache directory, or None with --no-cache."""
+def _cache_dir(ns: argparse.Namespace) -> str | bool | None:
+    """--cache-dir, None for the default (ZONESOLVE_CACHE_DIR, else
+    $XDG_CACHE_HOME/zonesolve), or False with --no-cache."""
     if ns.no_cache:
-        return None
+        return False
     if ns.cache_dir:
         return str(ns.cache_dir)
-    return str(Path(ns.fleet).resolve().parent / CACHE_DIR_NAME)
+    return None
 
 
 def _seconds(since: float) -> float:

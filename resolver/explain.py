@@ -97,19 +97,25 @@ def facts_from_conflict(
     count."""
     ordered = _chain(origins)
     facts: list[Fact] = []
+    said: set[str] = set()
     seen_stems: set[tuple[str, str]] = set()
     for origin in ordered:
         if not origin.text:
             continue
         where = origin.image or image
         pkg = str(origin.package.fmri) if origin.package else None
-        facts.append(Fact(origin.rule, origin.text, where or None, pkg))
+        if origin.text not in said:
+            said.add(origin.text)
+            facts.append(Fact(origin.rule, origin.text, where or None, pkg))
         problem = problems.get(where)
         for stem in origin.stems:
             if problem is None or (where, stem) in seen_stems:
                 continue
             seen_stems.add((where, stem))
-            facts.extend(_exclusion_facts(problem, stem, limit))
+            for fact in _exclusion_facts(problem, stem, limit):
+                if fact.text not in said:
+                    said.add(fact.text)
+                    facts.append(fact)
     return facts
 
 

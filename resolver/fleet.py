@@ -257,9 +257,7 @@ class _Reader:
 
     # -- the tables ---------------------------------------------------------
 
-    def read(
-        self, data: Mapping[str, Any], extra_keys: frozenset[str]
-    ) -> tuple[Fleet, dict[str, Any]]:
+    def read(self, data: Mapping[str, Any], extra_keys: frozenset[str]) -> tuple[Fleet, dict[str, Any]]:
         """The Fleet, and the values of the extra top-level keys that were allowed."""
         top = _Table(("", 0), "top level", data)
         extras: dict[str, Any] = {}
@@ -302,15 +300,19 @@ class _Reader:
         return out
 
     def source(self, table: _Table) -> Source | None:
+        """A ``[[source]]``: its path resolved against the fleet file's directory."""
         self.unknown_keys(table, _SOURCE_KEYS)
         path = self.string(table, "path", required=True)
-        publisher = self.publisher_name(table, "publisher", table.data.get("publisher"))
+        publisher = None
+        if "publisher" in table.data:
+            publisher = self.publisher_name(table, "publisher", table.data["publisher"])
         if path is None:
             return None
         resolved = (self.base / Path(path).expanduser()).resolve()
         return Source(str(resolved), publisher, self.location(table, "path"))
 
     def manifest(self, table: _Table) -> InlineManifest | None:
+        """A ``[[manifest]]``: its text, located at the line where the text starts."""
         self.unknown_keys(table, _MANIFEST_KEYS)
         text = self.string(table, "text", required=True)
         if text is None:
@@ -319,6 +321,7 @@ class _Reader:
         return InlineManifest(text, Location(self.path, line, None, table.label))
 
     def image(self, table: _Table) -> tuple[_Table, Image] | None:
+        """An ``[[image]]`` (with its table, for the checks across images)."""
         self.unknown_keys(table, _IMAGE_KEYS)
         name = self.string(table, "name", required=True)
         parent = self.string(table, "parent")
@@ -338,6 +341,7 @@ class _Reader:
         return (table, image) if name is not None else None
 
     def brand(self, table: _Table) -> Brand | None:
+        """The ``brand`` key, if set and known."""
         text = self.string(table, "brand")
         if text is None:
             return None
@@ -348,8 +352,7 @@ class _Reader:
             return None
 
     def publisher_name(self, table: _Table, key: str, value: object, item: str = "") -> str | None:
-        if value is None and not item:
-            return None
+        """A publisher name: a string that looks like a host name, as pkg(5) wants."""
         if not isinstance(value, str):
             self.error(table, key, f"must be a string, not {_type_name(value)}", item=item)
             return None
@@ -359,6 +362,7 @@ class _Reader:
         return value
 
     def publishers(self, table: _Table) -> tuple[Publisher, ...]:
+        """The ``publishers`` array, in rank order, each publisher once."""
         value = table.data.get("publishers", [])
         if not isinstance(value, list):
             self.error(table, "publishers", f"must be an array, not {_type_name(value)}")
@@ -395,9 +399,7 @@ class _Reader:
         name = self.publisher_name(table, "publishers", entry["name"], item)
         return Publisher(name, sticky) if name else None
 
-    def tags(
-        self, table: _Table, key: str, prefix: str, kind: type[V]
-    ) -> tuple[tuple[str, V], ...]:
+    def tags(self, table: _Table, key: str, prefix: str, kind: type[V]) -> tuple[tuple[str, V], ...]:
         """``variants`` or ``facets``; names get their prefix as pkg(1) does."""
         out: dict[str, V] = {}
         for name, value in self.mapping(table, key).items():

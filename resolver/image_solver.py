@@ -126,12 +126,7 @@ class ImageRun:
             for stem in self._priority(requested):
                 opt.maximize(self.assumed.ladder(stem))
             self._least_change(opt, requested)
-            moved = {
-                s
-                for s, pkg in self.chosen(opt).items()
-                if s not in requested and pkg is not self.problem.installed.get(s)
-            }
-            for stem in self._priority(moved):
+            for stem in self._priority(self._movable(opt, requested)):
                 opt.maximize(self.assumed.ladder(stem))
             chosen = self.chosen(opt)
             return Selection(chosen, self.post_process(chosen)), opt
@@ -164,6 +159,19 @@ class ImageRun:
             if s not in p.installed and s not in requested
         ]
         opt.satisfy_most(absent)
+
+    def _movable(self, opt: Optimizer, requested: set[str]) -> set[str]:
+        """Stems the last stage makes as new as possible: those that moved or
+        were added, and the alternatives of require-any and group-any
+        dependencies of the chosen packages (ties go to the first stem)."""
+        chosen = self.chosen(opt)
+        installed = self.problem.installed
+        out = {s for s, pkg in chosen.items() if pkg is not installed.get(s)}
+        for pkg in chosen.values():
+            for dep in self.problem.deps(pkg):
+                if dep.type in (DepType.REQUIRE_ANY, DepType.GROUP_ANY):
+                    out.update(f.stem for f in dep.fmris if f.stem not in installed)
+        return out - requested
 
     def _priority(self, stems: set[str]) -> list[str]:
         """Incorporations first, outermost first; then by name."""

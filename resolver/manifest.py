@@ -17,9 +17,15 @@ as ``depend type=parent fmri=feature/package/dependency/self
 variant.opensolaris.zone=nonglobal`` thousands of times.
 
 The line pre-pass (docs/ips-semantics.md 3.1) is :func:`_logical_lines`.
+Actions are what pkg(5)'s ``fromstr`` returns; of ``Manifest.add_action``'s
+legacy fixups, only ``opensolaris.zone`` -> ``variant.opensolaris.zone``
+matters, and :func:`package_from_actions` applies it to dependency tags.
+
 Deliberate differences from pkg(5): a continuation on the last line of the
-text is reported instead of silently dropped, and unexpanded build macros
-(``$(PKGVERS)``) and pkgmogrify directives are reported as such.
+text is reported instead of silently dropped; unexpanded build macros
+(``$(PKGVERS)``) and pkgmogrify directives are reported as such; a key or
+payload may not start with a quote (pkg(5) never checks their first
+character, so it reads ``"a=b`` as key ``"a``).
 """
 
 from __future__ import annotations
@@ -224,14 +230,16 @@ class _FastPath:
         match = self.line.fullmatch(text)
         if match is None:
             return None
+        kind, payload, kind2 = match.group("type", "payload", "type2")
         start = match.end("head")
         if '"' in text or "'" in text:
             pairs: Sequence[Sequence[str]] = self.attribute.findall(text, start)
         else:  # the line is valid, so its attributes are key=value words
-            pairs = [
-                word.split("=", 1) for word in text[start:].replace("\t", " ").split(" ") if word
-            ]
-        return _Raw(match.group("type") or match.group("type2"), match.group("payload"), pairs)
+            words = text[start:]
+            if "\t" in words:
+                words = words.replace("\t", " ")
+            pairs = [word.split("=", 1) for word in words.split(" ") if word]
+        return _Raw(kind or kind2, payload, pairs)
 
     def attribute_offset(self, text: str, key: str | None, nth: int = 0) -> int:
         """Offset of the ``nth`` attribute named ``key`` in ``text`` (else of the
@@ -361,9 +369,7 @@ def _check_hash_data(
     hashes = attrs["hash"]
     for nth, value in enumerate(hashes if isinstance(hashes, tuple) else (hashes,)):
         if positional is not None and value != positional:
-            return _attr_problem(
-                text, "hash", nth, f"hash={value} is not identical to the positional hash"
-            )
+            return _attr_problem(text, "hash", nth, f"hash={value} is not identical to the positional hash")
     return None
 
 
@@ -732,9 +738,7 @@ class _PackageBuilder:
             return None
         kind = _DEP_TYPES.get(value)
         if kind is None:
-            self.error(
-                action, "type", f"unknown dependency type '{value}'; expected {_DEP_TYPES_TEXT}"
-            )
+            self.error(action, "type", f"unknown dependency type '{value}'; expected {_DEP_TYPES_TEXT}")
         return kind
 
     def dep_fmris(self, action: Action) -> list[Fmri]:
@@ -769,8 +773,7 @@ class _PackageBuilder:
             self.error(
                 action,
                 key,
-                f"{key}=__TBD is a pkgdepend placeholder: "
-                "expected a real FMRI (run pkgdepend resolve first)",
+                f"{key}=__TBD is a pkgdepend placeholder: expected a real FMRI (run pkgdepend resolve first)",
                 nth,
             )
             return None

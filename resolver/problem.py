@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from resolver.catalog import Catalog
 from resolver.errors import InputError
 from resolver.fmri import DEPEND_SELF, Version
-from resolver.model import CLOSURE_TYPES, Dependency, DepType, Image, Package
+from resolver.model import CLOSURE_TYPES, Brand, Dependency, DepType, Image, Package
 from resolver.patterns import StemIndex, parse_pattern
 from resolver.varcet import VarcetFilter
 
@@ -55,8 +55,10 @@ def at_least(pkg: Package, version: Version | None) -> bool:
 
 
 def class_key(image: Image) -> tuple[object, ...]:
-    """Images with equal keys see the catalog alike and share one formula."""
-    return (image.parent, image.brand, image.linked, image.publishers, image.variants, image.facets)
+    """Images with equal keys see the catalog alike and share one formula
+    (lipkg, sparse and pkgsrc zones solve alike: only "linked" counts)."""
+    native = image.brand is Brand.NATIVE
+    return (image.parent, native, image.linked, image.publishers, image.variants, image.facets)
 
 
 class SharedProblem:

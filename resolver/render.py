@@ -4,21 +4,30 @@ Pure functions of a :class:`~resolver.plan.Result`; nothing here prints. The
 optional ``parents`` mapping (image name -> parent name, ``None`` for the
 global zone) tells the text and parsable renderers which images are linked
 children of the image the command ran in; without it every other image counts
-as one.
+as a child.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from resolver.errors import Diverged, InputErrors, InternalError, NoSolution, ZonesolveError
 from resolver.fmri import Fmri
 from resolver.model import Verb
 from resolver.plan import HeldBack, ImagePlan, Outcome, Result
 
-__all__ = ["blocking_errors", "errors_text", "outcome", "to_json", "to_pkg_parsable", "to_text"]
+__all__ = [
+    "blocking_errors",
+    "diverged",
+    "errors_text",
+    "json_object",
+    "outcome",
+    "to_json",
+    "to_pkg_parsable",
+    "to_text",
+]
 
 JSON_VERSION = 1
 #: Explanation steps shown without -v; the rest are counted.
@@ -29,6 +38,7 @@ HELD_SHOWN = 5
 NAMES_SHOWN = 8
 
 Parents = Mapping[str, str | None]
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------------
@@ -61,7 +71,7 @@ def _primary(result: Result) -> str | None:
 
 
 def _children(result: Result, primary: str | None, parents: Parents | None) -> list[str]:
-    """The images the command reached besides its own, sorted by name."""
+    """The children of the command's image (without ``parents``: every other image), sorted."""
     if parents is None:
         return sorted(name for name in result.images if name != primary)
     return sorted(name for name in result.images if parents.get(name) == primary)
@@ -112,14 +122,19 @@ def json_object(result: Result, stats: bool = False) -> dict[str, Any]:
     return obj
 
 
-def _image_json(plan: ImagePlan) -> dict[str, Any]:
-    """One image's changes, as full FMRIs (hollow registered packages count as added)."""
+def _changes(plan: ImagePlan) -> dict[str, Any]:
+    """An image's changes as sorted full FMRIs (hollow registered packages count as added)."""
     return {
         "add-packages": sorted(map(str, plan.added)),
         "change-packages": sorted([str(old), str(new)] for old, new in plan.changed),
         "remove-packages": sorted(map(str, plan.removed)),
-        "held-back": [hb.to_json() for hb in sorted(plan.held_back, key=lambda h: h.stem)],
     }
+
+
+def _image_json(plan: ImagePlan) -> dict[str, Any]:
+    """One image in the JSON: its changes and its held-back packages."""
+    held = [hb.to_json() for hb in sorted(plan.held_back, key=lambda h: h.stem)]
+    return {**_changes(plan), "held-back": held}
 
 
 # ---------------------------------------------------------------------------
@@ -134,7 +149,7 @@ def to_pkg_parsable(result: Result, parents: Parents | None = None) -> str:
         for name in _children(result, primary, parents)
         if result.images[name].has_changes
     ]
-    own = result.images.get(primary or "") or ImagePlan(primary or "", {}, {})
+    own = result.images.get(primary or "", ImagePlan(primary or "", {}, {}))
     obj = _parsable_object(own, None, children)
     return json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n"
 
@@ -144,8 +159,8 @@ def _parsable_object(
 ) -> dict[str, Any]:
     """One ``--parsable=0`` plan object; zonesolve plans no boot environments or space."""
     return {
+        **_changes(plan),
         "activate-be": True,
-        "add-packages": sorted(map(str, plan.added)),
         "affect-packages": [],
         "affect-services": [],
         "backup-be-name": None,
@@ -154,7 +169,6 @@ def _parsable_object(
         "change-editables": [],
         "change-facets": [],
         "change-mediators": [],
-        "change-packages": sorted([str(old), str(new)] for old, new in plan.changed),
         "change-variants": [],
         "child-images": children,
         "create-backup-be": False,
@@ -163,7 +177,6 @@ def _parsable_object(
         "item-messages": {},
         "licenses": [],
         "release-notes": [],
-        "remove-packages": sorted(map(str, plan.removed)),
         "space-available": None,
         "space-required": None,
         "version": 0,
@@ -214,6 +227,11 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _cut(items: Sequence[T], limit: int, verbose: bool) -> list[T]:
+    """The first ``limit`` items, or all of them if verbose or if only one would be left out."""
+    return list(items) if verbose or len(items) <= limit + 1 else list(items[:limit])
+
+
 def _summary(plan: ImagePlan) -> str:
     """``2 to install, 1 to update, 3 held back`` or ``no changes``."""
     parts = [
@@ -248,17 +266,18 @@ def _is_downgrade(old: Fmri, new: Fmri) -> bool:
     return old.version is not None and new.version is not None and new.version < old.version
 
 
-def _version_text(fmri: Fmri, full: bool) -> str:
-    """The short version (release-branch), or the whole version string."""
+def _version_text(fmri: Fmri, timestamp: bool) -> str:
+    """The short version (release-branch), with ``:timestamp`` if asked and present."""
     if fmri.version is None:
         return "?"
-    return fmri.version.text if full else fmri.version.short()
+    stamp = fmri.version.timestamp if timestamp else None
+    return fmri.version.short() + (f":{stamp}" if stamp else "")
 
 
 def _change(old: Fmri, new: Fmri) -> str:
-    """``stem@old -> new``, with full versions when the short forms are equal."""
-    full = _version_text(old, False) == _version_text(new, False)
-    text = f"{old.stem}@{_version_text(old, full)} -> {_version_text(new, full)}"
+    """``stem@old -> new``, with timestamps when the short forms are equal."""
+    stamps = _version_text(old, False) == _version_text(new, False)
+    text = f"{old.stem}@{_version_text(old, stamps)} -> {_version_text(new, stamps)}"
     if old.publisher != new.publisher:
         text += f" (publisher {old.publisher} -> {new.publisher})"
     return text
@@ -266,9 +285,7 @@ def _change(old: Fmri, new: Fmri) -> str:
 
 def _held_text(held: Sequence[HeldBack], verbose: bool) -> list[str]:
     """Held-back packages and why; only the first few unless verbose."""
-    shown = sorted(held, key=lambda h: h.stem)
-    if not verbose:
-        shown = shown[:HELD_SHOWN]
+    shown = _cut(sorted(held, key=lambda h: h.stem), HELD_SHOWN, verbose)
     lines = [
         f"  held back  {hb.stem}@{_version_text(hb.installed, False)}"
         f" (newest {_version_text(hb.newest, False)}): {hb.because}"
@@ -306,7 +323,7 @@ def _group_title(names: Sequence[str], verbose: bool) -> str:
     """``zone web1`` or ``zones web1, web2 (2)``; long lists cut short unless verbose."""
     if len(names) == 1:
         return f"zone {names[0]}"
-    shown = list(names) if verbose else list(names[:NAMES_SHOWN])
+    shown = _cut(names, NAMES_SHOWN, verbose)
     listed = ", ".join(shown)
     if len(shown) < len(names):
         listed += f", ... {len(names) - len(shown)} more"
@@ -315,9 +332,7 @@ def _group_title(names: Sequence[str], verbose: bool) -> str:
 
 def _order_text(result: Result) -> list[str]:
     """The order to apply the changes in, when more than one image changes."""
-    changing = [
-        name for name in result.order if name in result.images and result.images[name].has_changes
-    ]
+    changing = [name for name in result.order if name in result.images and result.images[name].has_changes]
     return ["", "apply in order: " + ", ".join(changing)] if len(changing) > 1 else []
 
 
@@ -340,7 +355,7 @@ def _facts_text(err: NoSolution, verbose: bool) -> list[str]:
 
     A step names its image when that is not the error's own image.
     """
-    facts = err.facts if verbose else err.facts[:FACTS_SHOWN]
+    facts = _cut(err.facts, FACTS_SHOWN, verbose)
     lines = ["  because:"] if facts else []
     for fact in facts:
         text = fact.text
@@ -349,7 +364,8 @@ def _facts_text(err: NoSolution, verbose: bool) -> list[str]:
         first, *rest = text.splitlines() or [""]
         lines += [f"    - {first}", *(f"      {more}" for more in rest)]
     if len(err.facts) > len(facts):
-        lines.append(f"    ... {len(err.facts) - len(facts)} more steps (-v shows every step)")
+        more = _count(len(err.facts) - len(facts), "more step")
+        lines.append(f"    ... {more} (-v shows every step)")
     return lines
 
 

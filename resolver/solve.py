@@ -43,6 +43,15 @@ class FleetPlan:
     stats: dict[str, float | int] = field(default_factory=dict)
 
 
+@dataclass
+class Prepared:
+    """Every class encoded: the global zone's run and one run per distinct zone."""
+
+    gz_run: ImageRun
+    zones: list[ImageRun]
+    members: dict[int, list[Image]]  # id(run) -> the zones it stands for
+
+
 def check_publishers(fleet: Fleet, images: list[Image]) -> None:
     """A linked zone's publishers start with its parent's: same names, order, stickiness."""
     for zone in images:
@@ -188,11 +197,16 @@ class FleetSolver:
         return FleetPlan({zone.name: selection}, self.stats)
 
     def _plan_from_global(self, gz: Image, explain: bool) -> FleetPlan:
+        return self.solve(self.prepare(gz), explain)
+
+    def prepare(self, gz: Image) -> Prepared:
+        """Build and encode every class of images (the "encode" phase)."""
         t0 = time.perf_counter()
         gz_run = self._runs([gz], None, {}, {})[gz.name]
         zones = [z for z in self.fleet.children(gz.name) if z.name in self.requests]
         zone_runs = self._runs(zones, gz, self._installed(gz), gz_run.cls.shared.candidates)
         distinct = list({id(r): r for r in zone_runs.values()}.values())
+        members = {id(r): [z for z in zones if zone_runs[z.name] is r] for r in distinct}
         classes = list({id(r.cls): r.cls for r in [gz_run, *distinct]}.values())
         self.stats.update(
             images=1 + len(zones),
@@ -202,15 +216,20 @@ class FleetSolver:
             variables=sum(c.formula.nvars for c in classes),
             clauses=sum(len(c.formula.clauses) for c in classes),
         )
+        return Prepared(gz_run, distinct, members)
+
+    def solve(self, prepared: Prepared, explain: bool = True) -> FleetPlan:
+        """Optimise the global zone (jointly unless parent-first), then each zone."""
         t1 = time.perf_counter()
-        members = {id(r): [z for z in zones if zone_runs[z.name] is r] for r in distinct}
-        oracle = None if self.op.parent_first else self._oracle(gz_run, distinct, members)
+        gz_run = prepared.gz_run
+        oracle = None if self.op.parent_first else self._oracle(gz_run, prepared.zones, prepared.members)
         gz_selection = self._solve_global(gz_run, oracle, explain)
         gz_set = {p.fmri for p in gz_selection.final.values()}
-        plan = FleetPlan({gz.name: gz_selection}, self.stats)
-        for run in distinct:
-            selection = self._solve_zone(run, gz_set, gz.name, explain, members[id(run)])
-            for member in members[id(run)]:
+        plan = FleetPlan({gz_run.name: gz_selection}, self.stats)
+        for run in prepared.zones:
+            members = prepared.members[id(run)]
+            selection = self._solve_zone(run, gz_set, gz_run.name, explain, members)
+            for member in members:
                 plan.selections[member.name] = selection
         self.stats["solve_s"] = time.perf_counter() - t1
         return plan

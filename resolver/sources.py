@@ -271,9 +271,7 @@ def load_repository(
             msg = f"the manifest is for '{pkg.fmri}', but its path names '{want}'"
             errors.add(msg, Location(path))
         elif pkg is not None and pkg.fmri.publisher != want.publisher:
-            msg = (
-                f"the manifest names publisher '{pkg.fmri.publisher}', its path '{want.publisher}'"
-            )
+            msg = f"the manifest names publisher '{pkg.fmri.publisher}', its path '{want.publisher}'"
             errors.add(msg, Location(path))
     errors.raise_if_any()
     return packages
@@ -375,10 +373,7 @@ def load_catalog1(
         raise InputError("not a version 1 catalog", Location(str(root / "catalog.attrs")))
     errors = ErrorList()
     dep_path = root / "catalog.dependency.C"
-    actions = {
-        (e.publisher, e.stem, e.version): e
-        for e in _entries(_read_json(dep_path), dep_path, errors)
-    }
+    actions = {(e.publisher, e.stem, e.version): e for e in _entries(_read_json(dep_path), dep_path, errors)}
     base = list(_entries(_read_json(root / "catalog.base.C"), root / "catalog.base.C", errors))
     report = _reporter(progress, f"reading {root}", len(base))
     packages: list[Package] = []

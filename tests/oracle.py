@@ -66,9 +66,15 @@ Objective (maximised lexicographically, as resolver/objective.py)
 -----------------------------------------------------------------
 Requested stems R: the installed, not uninstalled stems for update-all; the
 stems named for install/update; none for uninstall. Priority order of a set
-of stems: by decreasing incorporation nesting depth (0 for a stem whose
-allowed versions carry no incorporate dependency, else 1 + the deepest stem
-they incorporate; stems outside the closure have depth 0), then by name.
+of stems: by decreasing incorporation nesting depth, then by name. Depth is a
+property of the catalog around the image, not of the request: 0 for a stem
+none of whose versions carries an incorporate dependency, else 1 + the
+deepest stem they incorporate, over every version of the stems in the *wide
+closure* (the closure above taken over all versions, ignoring the
+no-downgrade floor and the requested versions); other stems have depth 0.
+So a stem counts as an incorporation even when only a version older than
+the installed one incorporates (the solver's convention: the priority is
+shared by all images that see the same catalog).
   1. for each stem of R in priority order, its chosen version (obsolete
      included; absent lowest), compared lexicographically;
   2. fewest removed among the other installed stems (none chosen, or an
@@ -92,7 +98,7 @@ and judges the best of them.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,9 +173,7 @@ def _ge(pkg: Package, want: Version | None) -> bool:
 class Problem:
     """One image, its installed packages and a request."""
 
-    def __init__(
-        self, packages: Iterable[Package], installed: Iterable[Package], request: Request
-    ) -> None:
+    def __init__(self, packages: Iterable[Package], installed: Iterable[Package], request: Request) -> None:
         self.versions: dict[str, list[Package]] = {}
         seen: set[tuple[str, tuple[Any, ...]]] = set()
         for pkg in packages:
@@ -189,7 +193,10 @@ class Problem:
         else:
             self.requested = frozenset(self.wanted)
         self.allowed = {s: self._allowed(s) for s in self.versions}
-        self.closure = self._closure()
+        self.closure = self._closure(lambda stem: self.allowed.get(stem, []))
+        #: the same closure over every version (floors and requested versions
+        #: ignored): the catalog around the image, where nesting depth is read
+        self.wide_closure = self._closure(lambda stem: self.versions.get(stem, []))
         self._depth: dict[str, int] = {}
 
     # -- the request ---------------------------------------------------------------
@@ -209,9 +216,7 @@ class Problem:
                 self.error = f"{stem} is not installed"
                 continue
             want = parse_version(text) if text else None
-            match = [
-                p for p in self.versions.get(stem, ()) if want is None or _ver(p).matches(want)
-            ]
+            match = [p for p in self.versions.get(stem, ()) if want is None or _ver(p).matches(want)]
             if stem in out:
                 match = [p for p in out[stem] if p in match]
             if not match:
@@ -231,7 +236,7 @@ class Problem:
             return list(versions)
         return [p for p in versions if not (_ver(p) < _ver(inst))]
 
-    def _closure(self) -> list[str]:
+    def _closure(self, versions_of: Callable[[str], list[Package]]) -> list[str]:
         todo = [s for s in self.installed if s not in self.removed] + list(self.requested)
         seen = set(todo)
         follow = (
@@ -243,7 +248,7 @@ class Problem:
         )
         while todo:
             stem = todo.pop()
-            for pkg in self.allowed.get(stem, ()):
+            for pkg in versions_of(stem):
                 for dep in pkg.depends:
                     if dep.type in follow:
                         for f in dep.fmris:
@@ -275,8 +280,7 @@ class Problem:
             return have is not None and not have.obsolete and _ge(have, t.version)
         if kind is DepType.REQUIRE_ANY:
             return any(
-                (h := a.get(f.stem)) is not None and not h.obsolete and _ge(h, f.version)
-                for f in dep.fmris
+                (h := a.get(f.stem)) is not None and not h.obsolete and _ge(h, f.version) for f in dep.fmris
             )
         if kind is DepType.OPTIONAL:
             return have is None or _ge(have, t.version)
@@ -289,9 +293,7 @@ class Problem:
             assert q is not None
             pred = a.get(q.stem)
             triggered = pred is not None and not pred.obsolete and _ge(pred, q.version)
-            return not triggered or (
-                have is not None and not have.obsolete and _ge(have, t.version)
-            )
+            return not triggered or (have is not None and not have.obsolete and _ge(have, t.version))
         if kind is DepType.GROUP:
             return not self.candidates(t.stem) or have is not None
         if kind is DepType.GROUP_ANY:
@@ -299,24 +301,17 @@ class Problem:
             per_stem = {s: v for s, v in per_stem.items() if v}
             if not per_stem:
                 return True
-            live_only = len(per_stem) >= 2 and any(
-                not any(p.obsolete for p in v) for v in per_stem.values()
-            )
-            return any(
-                (h := a.get(s)) is not None and not (live_only and h.obsolete) for s in per_stem
-            )
+            live_only = len(per_stem) >= 2 and any(not any(p.obsolete for p in v) for v in per_stem.values())
+            return any((h := a.get(s)) is not None and not (live_only and h.obsolete) for s in per_stem)
         raise AssertionError(f"dependency type {kind} is outside the oracle's subset")
 
     # -- objective -------------------------------------------------------------------
 
     def depth(self, stem: str) -> int:
+        """Incorporation nesting depth (no cycles in the subset)."""
         if stem not in self._depth:
-            inner = {
-                d.fmri.stem
-                for p in self.candidates(stem)
-                for d in p.depends
-                if d.type is DepType.INCORPORATE
-            }
+            versions = self.versions.get(stem, []) if stem in self.wide_closure else []
+            inner = {d.fmri.stem for p in versions for d in p.depends if d.type is DepType.INCORPORATE}
             self._depth[stem] = 1 + max((self.depth(s) for s in inner), default=0) if inner else 0
         return self._depth[stem]
 
@@ -324,9 +319,7 @@ class Problem:
         return sorted(stems, key=lambda s: (-self.depth(s), s))
 
     def others(self) -> list[str]:
-        return sorted(
-            s for s in self.installed if s not in self.requested and s not in self.removed
-        )
+        return sorted(s for s in self.installed if s not in self.requested and s not in self.removed)
 
     def objective(self, a: Assignment) -> Objective:
         newest = tuple(_pick_key(a.get(s)) for s in self.priority(self.requested))
@@ -336,9 +329,7 @@ class Problem:
             removed += pick is None or pick.obsolete
             changed += pick is not self.installed[stem]
         added = sum(
-            1
-            for s, p in a.items()
-            if s not in self.installed and s not in self.requested and not p.obsolete
+            1 for s, p in a.items() if s not in self.installed and s not in self.requested and not p.obsolete
         )
         return Objective(newest, -removed, -changed, -added)
 
@@ -348,9 +339,7 @@ class Problem:
         removed = frozenset(s for s in others if s not in a or a[s].obsolete)
         unchanged = frozenset(s for s in others if a.get(s) is self.installed[s])
         added = frozenset(
-            s
-            for s, p in a.items()
-            if s not in self.installed and s not in self.requested and not p.obsolete
+            s for s, p in a.items() if s not in self.installed and s not in self.requested and not p.obsolete
         )
         return removed, unchanged, added
 
@@ -389,10 +378,7 @@ class Problem:
         mine = tuple(_pick_key(plan.get(s)) for s in moved)
         lits = self.stage3_literals(plan)
         for other in optimal:
-            if (
-                self.stage3_literals(other) == lits
-                and tuple(_pick_key(other.get(s)) for s in moved) > mine
-            ):
+            if self.stage3_literals(other) == lits and tuple(_pick_key(other.get(s)) for s in moved) > mine:
                 return other
         return None
 
@@ -422,19 +408,11 @@ def assess(problem: Problem, outcome: Outcome, after: Mapping[str, Package] | No
             )
         return Verdict(True)
     if not outcome.feasible:
-        return Verdict(
-            False, f"solver found a plan but the oracle says none exists ({outcome.why})"
-        )
+        return Verdict(False, f"solver found a plan but the oracle says none exists ({outcome.why})")
     want = {s: p.fmri for s, p in after.items()}
-    readings = [
-        a
-        for a in problem.feasible_assignments()
-        if {s: p.fmri for s, p in final(a).items()} == want
-    ]
+    readings = [a for a in problem.feasible_assignments() if {s: p.fmri for s, p in final(a).items()} == want]
     if not readings:
-        return Verdict(
-            False, "the solver's plan breaks a hard rule (no feasible assignment has that result)"
-        )
+        return Verdict(False, "the solver's plan breaks a hard rule (no feasible assignment has that result)")
     best = max(problem.objective(a) for a in readings)
     assert outcome.best is not None
     if best != outcome.best:
@@ -456,10 +434,7 @@ def assess(problem: Problem, outcome: Outcome, after: Mapping[str, Package] | No
 
 def describe(a: Assignment) -> str:
     return (
-        ", ".join(
-            f"{s}@{_ver(p)}{' (obsolete)' if p.obsolete else ''}" for s, p in sorted(a.items())
-        )
-        or "-"
+        ", ".join(f"{s}@{_ver(p)}{' (obsolete)' if p.obsolete else ''}" for s, p in sorted(a.items())) or "-"
     )
 
 
@@ -486,9 +461,7 @@ def manifest(stem: str, version: str, depends: Sequence[str] = (), obsolete: boo
     return "\n".join(lines) + "\n"
 
 
-def package(
-    stem: str, version: str, depends: Sequence[str] = (), obsolete: bool = False
-) -> Package:
+def package(stem: str, version: str, depends: Sequence[str] = (), obsolete: bool = False) -> Package:
     from resolver.manifest import parse_package
 
     text = manifest(stem, version, depends, obsolete)

@@ -140,12 +140,8 @@ def test_options_become_the_operation(run_cli: RunCli, monkeypatch: pytest.Monke
 # Exit codes and output routing
 
 
-@pytest.mark.parametrize(
-    ("outcome", "code"), [(Outcome.OK, 0), (Outcome.NOTHING, 4), (Outcome.FAIL, 1)]
-)
-def test_exit_codes(
-    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, outcome: Outcome, code: int
-) -> None:
+@pytest.mark.parametrize(("outcome", "code"), [(Outcome.OK, 0), (Outcome.NOTHING, 4), (Outcome.FAIL, 1)])
+def test_exit_codes(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, outcome: Outcome, code: int) -> None:
     fake_solve(monkeypatch, lambda op: Result(op, outcome, order=["global"]))
     assert run_cli("update", "--format", "json").code == code
 
@@ -163,9 +159,7 @@ def audited(status: str) -> Callable[[Operation], Result]:
 
 
 @pytest.mark.parametrize(("status", "code"), [("synced", 0), ("diverged", 52)])
-def test_audit_exit_codes(
-    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, status: str, code: int
-) -> None:
+def test_audit_exit_codes(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, status: str, code: int) -> None:
     fake_solve(monkeypatch, audited(status))
     run = run_cli("audit")
     assert run.code == code and f"z1  {status}" in run.out and run.err == ""
@@ -220,9 +214,7 @@ def test_stats_only_when_asked(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch)
     assert "total-seconds" in stats
 
 
-def test_internal_error_is_reported_not_raised(
-    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_internal_error_is_reported_not_raised(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(op: Operation) -> Result:
         raise RuntimeError("boom")
 
@@ -270,9 +262,7 @@ def test_missing_fleet_file(run_cli: RunCli, tmp_path: Path, fmt: str) -> None:
     assert f"fleet file not found: {missing}" in message
 
 
-def test_default_fleet_file_hint(
-    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_fleet_file_hint(run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     run = run_cli("update")
     assert run.code == 1 and "fleet.toml (give one with --fleet FILE)" in run.err
@@ -329,17 +319,13 @@ def test_failed_json_run_writes_its_errors(
     assert json.loads(out.read_text())["outcome"] == "fail"
 
 
-def test_unwritable_output(
-    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_unwritable_output(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     fake_solve(monkeypatch, changed)
     run = run_cli("update", "-o", str(tmp_path / "no" / "such" / "dir.txt"))
     assert run.code == 1 and "cannot write" in run.err and "Traceback" not in run.err
 
 
-def test_write_atomic_leaves_nothing_on_failure(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_write_atomic_leaves_nothing_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "plan.json"
     target.write_text("old\n")
     os.chmod(target, 0o640)
@@ -415,9 +401,7 @@ def test_lint_lists_each_error_of_a_bundle(
         errors = [InputError("bad one", Location(path, 2, 1)), InputError("bad two", None)]
         raise InputErrors(errors)
 
-    monkeypatch.setitem(
-        sys.modules, "resolver.manifest", SimpleNamespace(parse_package=parse_package)
-    )
+    monkeypatch.setitem(sys.modules, "resolver.manifest", SimpleNamespace(parse_package=parse_package))
     bad = tmp_path / "bad.p5m"
     bad.write_text(BAD)
     run = run_cli("lint", str(bad), str(bad))

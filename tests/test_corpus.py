@@ -24,9 +24,7 @@ from resolver.model import DepType, Package
 
 CORPUS = Path(__file__).parents[2] / "shared" / "corpus" / "manifests"
 
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason=f"the manifest corpus is not here: {CORPUS}"
-)
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the manifest corpus is not here: {CORPUS}")
 
 #: Errors that mean "a source manifest the build has not processed yet".
 UNBUILT = {
@@ -83,10 +81,7 @@ def test_corpus_manifests_parse_or_fail_only_as_unbuilt_sources() -> None:
         except InputError as err:
             other = [e for e in _errors(err) if not e.reason.startswith(tuple(UNBUILT))]
             unbuilt_lines.update(
-                label
-                for e in _errors(err)
-                for kind, label in UNBUILT.items()
-                if e.reason.startswith(kind)
+                label for e in _errors(err) for kind, label in UNBUILT.items() if e.reason.startswith(kind)
             )
             if not other:
                 counts["macro-or-mogrify"] += 1

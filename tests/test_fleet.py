@@ -309,8 +309,7 @@ def test_parent_cycle_is_reported_once() -> None:
         for a, b in [("z1", "z2"), ("z2", "z3"), ("z3", "z1"), ("z4", "z1")]
     )
     assert errors(text) == [
-        "/etc/zones/fleet.toml:7:1: [[image]] #2 \"z1\", key 'parent': parent cycle: "
-        "z1 -> z2 -> z3 -> z1"
+        "/etc/zones/fleet.toml:7:1: [[image]] #2 \"z1\", key 'parent': parent cycle: z1 -> z2 -> z3 -> z1"
     ]
 
 
@@ -322,8 +321,7 @@ def test_no_global_zone() -> None:
     assert found == [
         "/etc/zones/fleet.toml: [[image]]: no global zone: every [[image]] has a parent "
         "(exactly one must have none)",
-        "/etc/zones/fleet.toml:3:1: [[image]] #1 \"z1\", key 'parent': "
-        "parent cycle: z1 -> z2 -> z1",
+        "/etc/zones/fleet.toml:3:1: [[image]] #1 \"z1\", key 'parent': parent cycle: z1 -> z2 -> z1",
     ]
 
 

@@ -149,9 +149,7 @@ class Checker:
             return have is None or version is None or have.matches(version)
         if dep.type is DepType.CONDITIONAL:
             assert dep.predicate is not None
-            return not self.has(dep.predicate.stem, dep.predicate.version) or self.has(
-                target, version
-            )
+            return not self.has(dep.predicate.stem, dep.predicate.version) or self.has(target, version)
         if dep.type in (DepType.GROUP, DepType.GROUP_ANY):
             return any(self.group_met(f.stem) for f in dep.fmris)
         return True  # parent: self_parent_problems; origin: an upgrade-path rule
@@ -183,9 +181,7 @@ def self_parent_problems(fleet: Fleet, catalog: dict[Key, Package]) -> list[str]
             assert fmri.publisher is not None and fmri.version is not None
             pkg = catalog.get((fmri.publisher, fmri.stem, fmri.version))
             if pkg is None or not any(
-                d.type is DepType.PARENT
-                and d.fmri.stem == DEPEND_SELF
-                and tags_allow(image, d.tags)
+                d.type is DepType.PARENT and d.fmri.stem == DEPEND_SELF and tags_allow(image, d.tags)
                 for d in pkg.depends
             ):
                 continue

@@ -401,9 +401,7 @@ def test_unexpanded_build_macros_are_recognised() -> None:
 
 
 def test_dollar_without_parenthesis_is_data() -> None:
-    assert attrs("set name=a value=$PKGDEPEND_RUNPATH:usr/lib")["value"] == (
-        "$PKGDEPEND_RUNPATH:usr/lib"
-    )
+    assert attrs("set name=a value=$PKGDEPEND_RUNPATH:usr/lib")["value"] == ("$PKGDEPEND_RUNPATH:usr/lib")
 
 
 def test_grammar_file_defines_exactly_the_action_types() -> None:
@@ -473,9 +471,7 @@ def test_package_dependencies() -> None:
             (f("library/zlib@1.3"),),
             tags=(("facet.version-lock.library/zlib", "true"), ("variant.arch", "i386")),
         ),
-        Dependency(
-            DepType.GROUP, (f("web/extra"),), tags=(("variant.opensolaris.zone", "global"),)
-        ),
+        Dependency(DepType.GROUP, (f("web/extra"),), tags=(("variant.opensolaris.zone", "global"),)),
     )
 
 
@@ -507,8 +503,7 @@ def test_publisher_defaults() -> None:
     text = "set name=pkg.fmri value=pkg:/a@1.0\n"
     assert parse_package(text, default_publisher="omnios").publisher == "omnios"
     assert (
-        parse_package("set name=pkg.fmri value=pkg://extra/a@1.0", default_publisher="x").publisher
-        == "extra"
+        parse_package("set name=pkg.fmri value=pkg://extra/a@1.0", default_publisher="x").publisher == "extra"
     )
     err = error_of(text, package=True)
     assert where(err) == (1, 19)
@@ -519,9 +514,7 @@ def test_pkg_fmri_missing_unversioned_twice_or_bad() -> None:
     assert "no 'set name=pkg.fmri' action" in error_of("set name=a value=b", package=True).reason
     err = error_of("set name=pkg.fmri value=pkg://p/a", package=True)
     assert "has no version" in err.reason
-    err = error_of(
-        "set name=pkg.fmri value=pkg://p/a@1\nset name=pkg.fmri value=pkg://p/b@1", package=True
-    )
+    err = error_of("set name=pkg.fmri value=pkg://p/a@1\nset name=pkg.fmri value=pkg://p/b@1", package=True)
     assert where(err) == (2, 19)
     assert "set again (first at line 1)" in err.reason
     err = error_of("set name=pkg.fmri value=pkg://p/a@1.x", package=True)

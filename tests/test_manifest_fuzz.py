@@ -377,9 +377,7 @@ def actions(draw: st.DrawFn) -> tuple[str, dict[str, str | tuple[str, ...]], str
     return kind, attrs, payload
 
 
-def pkg5_text(
-    kind: str, attrs: Mapping[str, str | tuple[str, ...]], payload: str | None
-) -> list[str]:
+def pkg5_text(kind: str, attrs: Mapping[str, str | tuple[str, ...]], payload: str | None) -> list[str]:
     """The words of an action, as pkg(5) writes them."""
     words = [kind] + ([payload] if payload else [])
     for key, value in attrs.items():

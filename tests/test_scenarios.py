@@ -83,9 +83,7 @@ def matches(fmri: Fmri, want: str) -> bool:
     stem, _, version = want.partition("@")
     if fmri.stem != stem:
         return False
-    return not version or (
-        fmri.version is not None and fmri.version.matches(parse_version(version))
-    )
+    return not version or (fmri.version is not None and fmri.version.matches(parse_version(version)))
 
 
 def check_installed(image: str, installed: list[Fmri], expected: list[str]) -> None:
@@ -94,8 +92,7 @@ def check_installed(image: str, installed: list[Fmri], expected: list[str]) -> N
     unmatched = [want for want in expected if not any(matches(f, want) for f in installed)]
     extra = [str(f) for f in installed if not any(matches(f, want) for want in expected)]
     assert not unmatched and not extra, (
-        f"image {image}: expected {expected}, installed {shown}"
-        f" (missing {unmatched}, unexpected {extra})"
+        f"image {image}: expected {expected}, installed {shown} (missing {unmatched}, unexpected {extra})"
     )
 
 

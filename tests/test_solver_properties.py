@@ -135,23 +135,22 @@ def dep_text(draw: st.DrawFn, stem: str, stems: Sequence[str]) -> str | None:
 
 
 @st.composite
-def catalogs(draw: st.DrawFn) -> tuple[Spec, ...]:
+def catalogs(draw: st.DrawFn, per_stem: int = 3) -> tuple[Spec, ...]:
+    """At most 12 versions over 1-5 stems, at most ``per_stem`` per stem;
+    1 in 7 obsolete; 0-3 dependencies each (see ``dep_text``)."""
     n = draw(st.sampled_from((1, 2, 3, 3, 4, 4, 5, 5)))
     stems = STEMS[:n]
     specs: list[Spec] = []
     for stem in stems:
         room = MAX_VERSIONS - len(specs) - (len(stems) - stems.index(stem) - 1)
         versions = draw(
-            st.lists(st.sampled_from(VERSIONS), min_size=1, max_size=min(3, room), unique=True)
+            st.lists(st.sampled_from(VERSIONS), min_size=1, max_size=min(per_stem, room), unique=True)
         )
         for version in sorted(versions, key=parse_version):
             if draw(st.integers(0, 6)) == 0:
                 specs.append(Spec(stem, version, obsolete=True))
                 continue
-            deps = [
-                dep_text(draw, stem, stems)
-                for _ in range(draw(st.sampled_from((0, 1, 1, 2, 2, 3))))
-            ]
+            deps = [dep_text(draw, stem, stems) for _ in range(draw(st.sampled_from((0, 1, 1, 2, 2, 3))))]
             specs.append(Spec(stem, version, tuple(d for d in deps if d)))
     return tuple(specs)
 
@@ -179,9 +178,7 @@ def installable(specs: Sequence[Spec], kind: str, stem: str, version: str) -> bo
         want = parse_version(release)
         if target != stem or inst.matches(want):
             continue
-        older = [
-            s for s in specs if s.stem == stem and parse_version(s.version) < parse_version(version)
-        ]
+        older = [s for s in specs if s.stem == stem and parse_version(s.version) < parse_version(version)]
         if any(parse_version(s.version).matches(want) for s in older):
             return False  # an incorporation would allow a downgrade (7.4)
     return True
@@ -195,9 +192,7 @@ def request_for(
     if kind == UPDATE_ALL:
         return Request(UPDATE_ALL)
     if kind == UNINSTALL:
-        chosen = draw(
-            st.lists(st.sampled_from(sorted(installed)), min_size=1, max_size=2, unique=True)
-        )
+        chosen = draw(st.lists(st.sampled_from(sorted(installed)), min_size=1, max_size=2, unique=True))
         return Request(UNINSTALL, remove=tuple(chosen))
     pool = sorted(installed) if kind == UPDATE else [*stems, *stems, MISSING]
     chosen = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2))
@@ -209,15 +204,14 @@ def request_for(
 def cases(
     draw: st.DrawFn,
     kinds: Sequence[str] = (INSTALL, INSTALL, UPDATE_ALL, UPDATE_ALL, UPDATE, UNINSTALL),
+    per_stem: int = 3,
 ) -> Case:
-    specs = draw(catalogs())
+    specs = draw(catalogs(per_stem))
     kind = draw(st.sampled_from(kinds))
     stems = sorted({s.stem for s in specs})
     installed = []
     for stem in stems:
-        options = [
-            s.version for s in specs if s.stem == stem and installable(specs, kind, stem, s.version)
-        ]
+        options = [s.version for s in specs if s.stem == stem and installable(specs, kind, stem, s.version)]
         if options and draw(st.integers(0, 2)) > 0:
             installed.append((stem, draw(st.sampled_from(options))))
     request = request_for(draw, kind, stems, [s for s, _ in installed])
@@ -266,11 +260,11 @@ def json_view(result: Result) -> str:
 # -- (a) the solver agrees with the oracle ------------------------------------------------------
 
 
-#: uninstalling b leaves a's ``group-any b c`` with c alone, whose only version
+#: Uninstalling b leaves a's ``group-any b c`` with c alone, whose only version
 #: is obsolete: choosing it meets the dependency (ips-semantics 5: group-any is
 #: over the stems not avoided or rejected; uninstall rejects b, 7.2), so a@1.0
-#: stays. The solver decides "obsolete versions do not count" with b still
-#: among the targets, so it must remove a, and fails (no other version of a).
+#: stays. The solver once decided "obsolete versions do not count" with b still
+#: among the targets, so it had to remove a, and failed.
 GROUP_ANY_UNINSTALLED_TARGET = Case(
     (
         Spec("a", "1.0", ("group-any b c",)),
@@ -282,8 +276,51 @@ GROUP_ANY_UNINSTALLED_TARGET = Case(
 )
 
 
-@settings(PROPERTY, max_examples=1500)
-@example(GROUP_ANY_UNINSTALLED_TARGET).via("solver bug: group-any ignores the uninstalled target")
+#: Stage 4 (packages that moved or were added are as new as possible): a needs
+#: q; q@1.0 needs e, q@2.0 needs b; e's newest version is obsolete. Stage 3
+#: adds two packages: q and e, or q and b. The plan adds q@2.0 and b@1.0 though
+#: q@2.0 with b@2.0 is equal in every earlier stage. The solver fixes the set
+#: of stems to maximise from the model after stage 3 ({e, q}: q@1.0, e@1.0),
+#: then maximises e to its newest rung, the obsolete e@1.1, so q moves to 2.0
+#: and b is added; b was not in the set and is never maximised. (Which stems
+#: the stage-3 model adds is a solver heuristic: other solver changes may hide
+#: this case without fixing the cause. A first variant, where a group-any
+#: offered b, d and e, is now covered by adding require-any and group-any
+#: alternatives to the set; this one reaches b through another version of q.)
+STAGE4_UNMAXIMISED_ADDITION = Case(
+    (
+        Spec("a", "1.0", ("require q",)),
+        Spec("q", "1.0", ("require e",)),
+        Spec("q", "2.0", ("require b",)),
+        Spec("e", "1.0"),
+        Spec("e", "1.1", obsolete=True),
+        Spec("b", "1.0"),
+        Spec("b", "2.0"),
+    ),
+    (),
+    Request(INSTALL, (("a", None),)),
+)
+
+#: The group-any variant (found first; a@1.0 needs one of b, d, e).
+STAGE4_GROUP_ANY = Case(
+    (
+        Spec("a", "1.0", ("group-any b d e",)),
+        Spec("b", "1.0", obsolete=True),
+        Spec("b", "1.1"),
+        Spec("b", "2.0"),
+        Spec("d", "1.0"),
+        Spec("e", "1.0"),
+        Spec("e", "1.1", obsolete=True),
+    ),
+    (),
+    Request(INSTALL, (("a", None),)),
+)
+
+
+@settings(PROPERTY, max_examples=3000)
+@example(STAGE4_UNMAXIMISED_ADDITION).via("solver bug: an added package is not maximised")
+@example(STAGE4_GROUP_ANY).via("regression: the same through a group-any")
+@example(GROUP_ANY_UNINSTALLED_TARGET).via("regression: group-any kept the uninstalled target")
 @given(cases())
 def test_solver_matches_oracle(case: Case) -> None:
     """Same answer as the oracle: a plan exists or not; and the plan is optimal."""
@@ -305,7 +342,7 @@ NONDETERMINISTIC_EXPLANATION = Case(
 )
 
 
-@settings(PROPERTY, max_examples=300)
+@settings(PROPERTY, max_examples=400)
 @example(NONDETERMINISTIC_EXPLANATION, random.Random(0), 20).via("regression: id() order")
 @given(cases(), st.randoms(use_true_random=False), st.just(3))
 def test_input_order_does_not_change_the_plan(case: Case, rnd: random.Random, runs: int) -> None:
@@ -326,19 +363,13 @@ def test_input_order_does_not_change_the_plan(case: Case, rnd: random.Random, ru
 # -- (c) fewer dependencies never make a request impossible ---------------------------------------
 
 
-def consistent_installed_sets(
-    specs: Sequence[Spec], kind: str
-) -> list[tuple[tuple[str, str], ...]]:
+def consistent_installed_sets(specs: Sequence[Spec], kind: str) -> list[tuple[tuple[str, str], ...]]:
     """Installed sets (within the subset) whose packages satisfy every hard rule."""
     stems = sorted({s.stem for s in specs})
     options = [
         [
             None,
-            *(
-                s.version
-                for s in specs
-                if s.stem == stem and installable(specs, kind, stem, s.version)
-            ),
+            *(s.version for s in specs if s.stem == stem and installable(specs, kind, stem, s.version)),
         ]
         for stem in stems
     ]
@@ -346,9 +377,7 @@ def consistent_installed_sets(
     by_key = {(s.stem, s.version): p for s, p in zip(specs, packages, strict=True)}
     out = []
     for combo in itertools.product(*options):
-        chosen = {
-            stem: by_key[stem, v] for stem, v in zip(stems, combo, strict=True) if v is not None
-        }
+        chosen = {stem: by_key[stem, v] for stem, v in zip(stems, combo, strict=True) if v is not None}
         problem = Problem(packages, chosen.values(), Request(UPDATE_ALL))
         if problem.feasible(chosen):
             out.append(tuple((s, v) for s, v in zip(stems, combo, strict=True) if v is not None))
@@ -364,7 +393,7 @@ def without_dependency(case: Case, which: int) -> Case:
     return replace(case, specs=tuple(specs))
 
 
-@settings(PROPERTY, max_examples=300)
+@settings(PROPERTY, max_examples=400)
 @given(st.data())
 def test_removing_a_dependency_keeps_a_request_solvable(data: st.DataObject) -> None:
     specs = data.draw(catalogs())
@@ -392,10 +421,9 @@ def test_removing_a_dependency_keeps_a_request_solvable(data: st.DataObject) -> 
 # -- (d) every plan passes the independent verifier -----------------------------------------------
 
 
-#: resolver/verify.py requires every group-any target to be installed or excused
-#: one by one, but one obsolete target chosen satisfies the dependency
-#: (ips-semantics 5: obsolete versions count for group-any when every target
-#: stem has one), so api.plan raises InternalError on this valid plan.
+#: One obsolete target chosen satisfies a group-any (ips-semantics 5: obsolete
+#: versions count when every target stem has one); resolver/verify.py once
+#: required every target to be installed or excused (InternalError).
 GROUP_ANY_OBSOLETE = Case(
     (
         Spec("a", "1.0", ("group-any c d",)),
@@ -416,9 +444,9 @@ UNINSTALL_GROUP_TARGET = Case(
 )
 
 
-@settings(PROPERTY, max_examples=300)
+@settings(PROPERTY, max_examples=400)
 @example(UNINSTALL_GROUP_TARGET).via("regression: verifier rejected removing a group target")
-@example(GROUP_ANY_OBSOLETE).via("solver bug: verifier rejects group-any met by an obsolete target")
+@example(GROUP_ANY_OBSOLETE).via("regression: verifier rejected group-any met by an obsolete target")
 @given(cases())
 def test_plans_pass_the_verifier(case: Case) -> None:
     """api.plan runs the verifier itself (InternalError on a violation); here

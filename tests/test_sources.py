@@ -37,9 +37,7 @@ OLD_NS = time.time_ns() - 3600 * 10**9  # an hour ago: old enough to be cached
 
 
 @pytest.fixture(autouse=True)
-def _private_cache(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never touch the user's cache; start with caching on."""
     monkeypatch.setenv("ZONESOLVE_CACHE_DIR", str(tmp_path_factory.mktemp("default-cache")))
     monkeypatch.delenv("ZONESOLVE_NO_CACHE", raising=False)
@@ -57,9 +55,7 @@ def copy_fixture(name: str, dest: Path) -> Path:
 def fleet_of(*paths: Path, publisher: str | None = None, texts: tuple[str, ...] = ()) -> Fleet:
     image = Image("global", (Publisher("omnios"),))
     srcs = tuple(Source(str(p), publisher, Location("fleet.toml", 1)) for p in paths)
-    inline = tuple(
-        InlineManifest(t, Location("fleet.toml", 10, None, "[[manifest]] #1")) for t in texts
-    )
+    inline = tuple(InlineManifest(t, Location("fleet.toml", 10, None, "[[manifest]] #1")) for t in texts)
     return Fleet("fleet.toml", (image,), srcs, inline)
 
 
@@ -157,9 +153,7 @@ def test_inline_manifest_needs_a_publisher() -> None:
 
 
 def test_inline_manifest_errors_point_into_the_fleet_file() -> None:
-    (message,) = load_errors(
-        fleet_of(texts=("set name=pkg.fmri value=pkg://a/b@1.0\nbogus x=1\n",))
-    )
+    (message,) = load_errors(fleet_of(texts=("set name=pkg.fmri value=pkg://a/b@1.0\nbogus x=1\n",)))
     assert message.startswith("fleet.toml:11:1:"), message
 
 
@@ -179,9 +173,7 @@ def test_source_kinds() -> None:
 
 
 def test_missing_source_path(tmp_path: Path) -> None:
-    fleet = parse_fleet(
-        '[[source]]\npath = "nowhere"\n[[image]]\nname = "gz"\n', str(tmp_path / "f.toml")
-    )
+    fleet = parse_fleet('[[source]]\npath = "nowhere"\n[[image]]\nname = "gz"\n', str(tmp_path / "f.toml"))
     (message,) = load_errors(fleet)
     assert message == (
         f"{tmp_path}/f.toml:2:1: [[source]] #1, key 'path': {tmp_path}/nowhere: no such directory"
@@ -195,9 +187,7 @@ def test_source_that_is_a_file(tmp_path: Path) -> None:
 
 
 def test_broken_manifests_in_a_directory_are_all_reported(tmp_path: Path) -> None:
-    (tmp_path / "a.p5m").write_text(
-        "set name=pkg.fmri value=pkg://p/a@1.0\ndepend type=bogus fmri=b\n"
-    )
+    (tmp_path / "a.p5m").write_text("set name=pkg.fmri value=pkg://p/a@1.0\ndepend type=bogus fmri=b\n")
     (tmp_path / "b.p5m").write_text("set name=pkg.summary value=x\n")
     (tmp_path / "c.p5m").write_bytes(b"set name=pkg.fmri value=pkg://p/c@1.0\n\xff\n")
     (tmp_path / "d.p5m").write_text("set name=pkg.fmri value=pkg://p/d@1.0\n")
@@ -384,9 +374,7 @@ def entries(cache_dir: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("kind", ["dir", "repo", "catalog1"])
-def test_cache_hit_needs_no_parsing(
-    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cache_hit_needs_no_parsing(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = copy_fixture(kind, tmp_path)
     fleet = fleet_of(root, publisher="omnios")
     cache_dir = tmp_path / "cache"
@@ -424,9 +412,9 @@ def test_same_size_and_new_mtime_is_a_miss(tmp_path: Path) -> None:
     zlib = root / "lib" / "zlib.p5m"
     zlib.write_text(zlib.read_text().replace("1.3,", "1.4,"))
     os.utime(zlib, ns=(OLD_NS + 1, OLD_NS + 1))
-    assert str(
-        load_catalog(fleet, cache_dir=cache_dir).versions("library/zlib")[0].fmri.version
-    ).startswith("1.4")
+    assert str(load_catalog(fleet, cache_dir=cache_dir).versions("library/zlib")[0].fmri.version).startswith(
+        "1.4"
+    )
 
 
 def test_fresh_files_are_not_cached(tmp_path: Path) -> None:
@@ -508,9 +496,7 @@ def test_unwritable_cache_directory_is_not_an_error(tmp_path: Path) -> None:
     assert len(catalog) == 4
 
 
-def test_cache_location_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_cache_location_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ZONESOLVE_CACHE_DIR", str(tmp_path / "explicit"))
     assert default_cache_dir() == tmp_path / "explicit"
     monkeypatch.delenv("ZONESOLVE_CACHE_DIR")
@@ -532,9 +518,7 @@ def test_default_cache_and_no_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     load_catalog(fleet_of(root, publisher="omnios"), cache_dir=tmp_path / "explicit")
     assert not (tmp_path / "explicit").exists()
     monkeypatch.setenv("ZONESOLVE_NO_CACHE", "0")
-    load_catalog(
-        fleet_of(root, publisher="omnios"), cache_dir=tmp_path / "explicit", use_cache=False
-    )
+    load_catalog(fleet_of(root, publisher="omnios"), cache_dir=tmp_path / "explicit", use_cache=False)
     assert not (tmp_path / "explicit").exists()
 
 
@@ -610,9 +594,7 @@ def test_directory_walk_skips_directory_links_and_other_files(tmp_path: Path) ->
     assert len(load_catalog(fleet_of(root, publisher="omnios"), use_cache=False)) == 4
 
 
-def test_failed_write_leaves_nothing_behind(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_write_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(src: str, dst: str) -> None:
         raise OSError("disk full")
 

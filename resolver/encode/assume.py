@@ -43,6 +43,7 @@ class Assumptions:
         self._floors()
         self._exclusions()
         self._optouts()
+        self._drop_obsolete()
 
     def _presence(self) -> None:
         """Installed stems stay installed; requested stems get installed."""
@@ -123,6 +124,19 @@ class Assumptions:
                 out = not any(self._late_ok(v) and enc.has_parent_dependency(v) for v in early)
             lit = enc.optout(stem, kind)
             self._add(lit if out else -lit, Origin("selector", self.name, ""))
+
+    def _drop_obsolete(self) -> None:
+        """group-any: obsolete versions do not count when two or more targets
+        remain for this image and one of them has no obsolete version."""
+        p, enc = self.problem, self.enc
+        for stems in sorted(enc.group_any_sets):
+            opted_out = p.avoid | p.request.reject | p.request.remove
+            remaining = [s for s in stems if s not in opted_out]
+            drop = len(remaining) >= 2 and any(
+                not any(v.obsolete for v in enc.shared.candidates.get(s, ())) for s in remaining
+            )
+            lit = enc.drop_obsolete(stems)
+            self._add(lit if drop else -lit, Origin("selector", self.name, ""))
 
     def _early_ok(self, pkg: Package) -> bool:
         """Survives the exclusions pkg(5) applies before its closure."""

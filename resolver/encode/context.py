@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cached_property
 
+from resolver.fmri import Version
 from resolver.model import DepType, Package
 from resolver.problem import SharedProblem
 from resolver.sat import Formula, Origin
@@ -37,7 +38,9 @@ class ClassEncoding:
         self._lits: dict[int, int] = {}
         self._cache: dict[tuple[object, ...], list[int]] = {}
         self._selectors: dict[tuple[str, str, int], int] = {}
+        self._pins: dict[tuple[str, str, Version], int] = {}
         self.group_targets: set[tuple[str, str]] = set()
+        self.group_any_sets: set[tuple[str, ...]] = set()
 
     @cached_property
     def special_candidates(self) -> list[Package]:
@@ -121,6 +124,19 @@ class ClassEncoding:
 
         return self._selector("any", stem, 0, build)
 
+    def pinned(self, stem: str, version: Version) -> int:
+        """Selector: ``stem`` is absent or at a version matching ``version``
+        (M → ¬T for every candidate T that does not match)."""
+        key = ("pinned", stem, version)
+        sel = self._pins.get(key)
+        if sel is None:
+            sel = self._pins[key] = self.formula.fresh()
+            origin = Origin(_SILENT, "", "", stems=(stem,))
+            for p in self.shared.candidates.get(stem, ()):
+                if not p.fmri.version.matches(version):  # type: ignore[union-attr]
+                    self.add([-sel, -self.x(p)], origin)
+        return sel
+
     def floor(self, stem: str, k: int) -> int:
         """Selector: no candidate of ``stem`` below index k (a ladder:
         f_k → f_{k-1}, f_k → ¬T_{k-1})."""
@@ -140,6 +156,11 @@ class ClassEncoding:
         dependency — it may install); group clauses are off when it holds."""
         self.group_targets.add((stem, kind))
         return self._selector("optout-" + kind, stem, 0, lambda sel: None)
+
+    def drop_obsolete(self, stems: tuple[str, ...]) -> int:
+        """Selector: obsolete versions do not count for a group-any on ``stems``."""
+        self.group_any_sets.add(stems)
+        return self._selector("drop-obsolete", "\0".join(stems), 0, lambda sel: None)
 
     def has_parent_dependency(self, pkg: Package) -> bool:
         """pkg counts for a group only if the global zone meets its parent dependency."""

@@ -77,23 +77,14 @@ def encode_exclude(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
 
 
 def encode_incorporate(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
-    """incorporate T@v — for each candidate T not matching v at its precision: ¬P ∨ ¬T."""
+    """incorporate T@v — ¬P ∨ M, with M → ¬T for each candidate T not matching v
+    at its precision. M ("T is absent or matches v") is shared by every
+    incorporation that pins T at v, so each pin's negative clauses exist once."""
     t = dep.fmri
     if t.version is None:
         return
-    outside = [
-        p
-        for p in enc.shared.candidates.get(t.stem, ())
-        if not p.fmri.version.matches(t.version)  # type: ignore[union-attr]
-    ]
-    origin = enc.origin(
-        "incorporate",
-        f"{pkg.fmri.short()} incorporates {t.short()} (allows only {t.short()}*)",
-        pkg,
-        dep=dep,
-    )
-    for other in outside:
-        enc.add([-enc.x(pkg), -enc.x(other)], origin)
+    text = f"{pkg.fmri.short()} incorporates {t.short()} (allows only {t.short()}*)"
+    enc.add([-enc.x(pkg), enc.pinned(t.stem, t.version)], enc.origin("incorporate", text, pkg, dep=dep))
 
 
 def encode_conditional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
@@ -160,15 +151,20 @@ def encode_group(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
 
 def encode_group_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     """group-any T U … — ¬P ∨ (any candidate of the targets), unless the image
-    opted out of all of them; obsolete versions do not count when some target
-    has no obsolete version."""
+    opted out of all of them. pkg(5) does not count obsolete versions when at
+    least two targets remain for the image and one of them has no obsolete
+    version; the image decides that (selector D): ¬P ∨ ¬D ∨ (live candidates)."""
     per_stem = {f.stem: list(enc.shared.candidates.get(f.stem, ())) for f in dep.fmris}
     per_stem = {s: v for s, v in per_stem.items() if v}
-    if len(per_stem) >= 2 and any(not any(p.obsolete for p in v) for v in per_stem.values()):
-        per_stem = {s: [p for p in v if not p.obsolete] for s, v in per_stem.items()}
+    stems = tuple(sorted(per_stem))
     targets = [p for v in per_stem.values() for p in v]
-    text = f"{pkg.fmri.short()} groups one of " + ", ".join(sorted(per_stem))
-    _group_clauses(enc, pkg, targets, text, dep, tuple(sorted(per_stem)))
+    text = f"{pkg.fmri.short()} groups one of " + ", ".join(stems)
+    _group_clauses(enc, pkg, targets, text, dep, stems)
+    live = [p for p in targets if not p.obsolete]
+    if len(live) < len(targets) and len(stems) >= 2:
+        drop = enc.drop_obsolete(stems)
+        origin = enc.origin(dep.type.value, text, pkg, dep=dep, stems=stems)
+        enc.add([-enc.x(pkg), -drop, *(enc.x(p) for p in live), _opted_out(enc, "plain", stems)], origin)
 
 
 Encoder = Callable[[ImageEncoding, Package, Dependency], None]
