@@ -126,8 +126,11 @@ class ImageRun:
             for stem in self._priority(requested):
                 opt.maximize(self.assumed.ladder(stem))
             self._least_change(opt, requested)
-            for stem in self._priority(self._movable(opt, requested)):
-                opt.maximize(self.assumed.ladder(stem))
+            done = set(requested)
+            while todo := self._movable(opt, done):
+                for stem in self._priority(todo):  # a choice may add stems: repeat
+                    opt.maximize(self.assumed.ladder(stem))
+                done |= todo
             chosen = self.chosen(opt)
             return Selection(chosen, self.post_process(chosen)), opt
         finally:
@@ -160,7 +163,7 @@ class ImageRun:
         ]
         opt.satisfy_most(absent)
 
-    def _movable(self, opt: Optimizer, requested: set[str]) -> set[str]:
+    def _movable(self, opt: Optimizer, done: set[str]) -> set[str]:
         """Stems the last stage makes as new as possible: those that moved or
         were added, and the alternatives of require-any and group-any
         dependencies of the chosen packages (ties go to the first stem)."""
@@ -171,7 +174,7 @@ class ImageRun:
             for dep in self.problem.deps(pkg):
                 if dep.type in (DepType.REQUIRE_ANY, DepType.GROUP_ANY):
                     out.update(f.stem for f in dep.fmris if f.stem not in installed)
-        return out - requested
+        return out - done
 
     def _priority(self, stems: set[str]) -> list[str]:
         """Incorporations first, outermost first; then by name."""

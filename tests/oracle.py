@@ -63,7 +63,7 @@ version; and for every chosen package P, each dependency holds:
                    no obsolete version, obsolete versions do not count.
 
 Objective (maximised lexicographically, as resolver/objective.py)
------------------------------------------------------------------
+------------------------------------------------------------------
 Requested stems R: the installed, not uninstalled stems for update-all; the
 stems named for install/update; none for uninstall. Priority order of a set
 of stems: by decreasing incorporation nesting depth, then by name. Depth is a
@@ -75,20 +75,22 @@ no-downgrade floor and the requested versions); other stems have depth 0.
 So a stem counts as an incorporation even when only a version older than
 the installed one incorporates (the solver's convention: the priority is
 shared by all images that see the same catalog).
-  1. for each stem of R in priority order, its chosen version (obsolete
-     included; absent lowest), compared lexicographically;
-  2. fewest removed among the other installed stems (none chosen, or an
-     obsolete version chosen);
-  3. fewest changed among them (the installed version not chosen);
-  4. fewest added: stems neither installed nor requested with a non-obsolete
-     version chosen.
-These form ``Objective``. Stage 4 of objective.py ("packages that moved or
-were added are as new as possible") depends on which packages move, so it is
-not part of the vector: ``stage4_ok`` checks it instead. Among the plans that
-are optimal for 1-4 and remove, keep unchanged and add exactly the same
-stems, none may give a moved (or added, obsolete picks included) stem a newer
-version, in priority order, than the plan checked. Ties beyond that (which
-of equally good alternatives is taken) are not checked.
+The vector ``Objective`` holds objective.py's stages 2 and 3:
+  newest       (stage 2) for each stem of R in priority order, its chosen
+               version (obsolete included; absent lowest), lexicographically;
+  removed      (stage 3) fewest removed among the other installed stems (none
+               chosen, or an obsolete version chosen);
+  changed      then fewest changed among them (installed version not chosen);
+  added        then fewest added: stems neither installed nor requested with
+               a non-obsolete version chosen.
+Stage 4 ("packages that moved or were added are as new as possible") depends
+on which packages move, which can differ between optimal plans, so it is not
+in the vector; ``stage4_ok`` checks a deliberately weak form of it: among the
+optimal plans that remove, keep unchanged and add exactly the same stems as
+the plan checked, none may give its moved stems (those not requested whose
+choice is not the installed version, obsolete picks included) a newer
+version, compared in priority order. Plans adding different stems are not
+compared, and stage 5 (which of equal alternatives is taken) is not checked.
 
 A solver's plan is only visible as its final installed set: ``assess`` finds
 the feasible assignments whose final set it is (obsolete choices dropped)

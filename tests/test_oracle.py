@@ -222,3 +222,40 @@ def test_assess_rejects_a_plan_that_breaks_a_rule() -> None:
     problem, out = run(WORKED, [], install("a"))
     verdict = assess(problem, out, {"a": find(WORKED, "a", "2.0")})
     assert not verdict.ok and "hard rule" in verdict.message
+
+
+def test_incorporation_depth_counts_versions_below_the_floor() -> None:
+    # c@1.0 (older than the installed c@1.1) incorporates d: c still ranks first
+    pkgs = [
+        package("a", "1.0"),
+        package("a", "1.1", ["require b"]),
+        package("b", "1.0"),
+        package("c", "1.0", ["incorporate d"]),
+        package("c", "1.1"),
+        package("c", "2.0", ["exclude b"]),
+    ]
+    problem, out = run(pkgs, ["a@1.0", "c@1.1"], Request(UPDATE_ALL))
+    assert problem.priority(["a", "c"]) == ["c", "a"]
+    assert best_plan(problem, out) == "a@1.0,5.11-0, c@2.0,5.11-0"
+
+
+def test_stage4_covers_packages_added_through_another_version() -> None:
+    pkgs = [
+        package("a", "1.0", ["require q"]),
+        package("q", "1.0", ["require e"]),
+        package("q", "2.0", ["require b"]),
+        package("e", "1.0"),
+        package("e", "1.1", obsolete=True),
+        package("b", "1.0"),
+        package("b", "2.0"),
+    ]
+    problem, out = run(pkgs, [], install("a"))
+    assert out.best is not None and out.best.counts == (0, 0, 2)
+    # stage 4 compares plans that add the same stems: {q, b} and {q, e} both stand
+    plans = [a for a in out.optimal if problem.stage4_ok(a, out.optimal) is None]
+    assert sorted({describe(final(a)) for a in plans}) == [
+        "a@1.0,5.11-0, b@2.0,5.11-0, q@2.0,5.11-0",
+        "a@1.0,5.11-0, e@1.0,5.11-0, q@1.0,5.11-0",
+    ]
+    verdict = assess(problem, out, {"a": pkgs[0], "q": pkgs[2], "b": pkgs[5]})
+    assert not verdict.ok and "could be newer" in verdict.message

@@ -2,9 +2,23 @@
 and metamorphic properties of ``resolver.api.plan``.
 
 Problems are small random catalogs (at most 12 package versions over at most
-5 stems) inside the oracle's subset (see its module docstring), an installed
-set and a request. Everything runs with ``derandomize=True``, so a failure is
-reproducible; the printed falsifying example includes the manifests.
+5 stems; versions 1.0-3.0 with branch 0; dependencies of every type the
+oracle covers, on stems of the catalog or on a missing one; some versions
+obsolete) inside the oracle's subset (see its module docstring), an installed
+set and a request (install, update PKG, update-all, uninstall).
+
+(a) the solver and the oracle agree on whether a plan exists, and the plan
+    is optimal (objective stages 2-3 equal to the oracle's optimum, stage 4
+    as ``oracle.stage4_ok`` checks it);
+(b) manifests and installed packages in another order give byte-identical JSON;
+(c) removing one dependency never makes a solvable request unsolvable
+    (install or update-all, from installed sets that satisfy every rule);
+(d) every plan passes the independent verifier, inside api.plan and run
+    again here on the solver's own choice.
+
+Everything runs with ``derandomize=True``, so a failure is reproducible; the
+assertion message holds the manifests, installed set and command. Bugs found
+are explicit ``@example`` cases, with what was wrong next to them.
 """
 
 from __future__ import annotations
