@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pysat.solvers import Solver
@@ -22,15 +22,21 @@ SOLVER_NAME = "glucose4"  # honours phase hints (CaDiCaL through pysat does not)
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Origin:
-    """Where a group of clauses comes from."""
+    """Where a group of clauses comes from. ``say`` is the sentence for
+    people, or a function making it: most origins are never read, so the
+    hot encoding path passes a lambda instead of formatting a string."""
 
     rule: str  # require, incorporate, at-most-one, installed, request, parent, svr4, ...
     image: str
-    text: str
+    say: str | Callable[[], str]
     package: Package | None = None
     dep: Dependency | None = None
     #: stems whose excluded versions would have satisfied the clause (explanations)
     stems: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return self.say if isinstance(self.say, str) else self.say()
 
 
 @dataclass

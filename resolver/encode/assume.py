@@ -8,6 +8,8 @@ not a formula, and a conflict reads back through these origins.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from resolver.encode.context import ClassEncoding
 from resolver.model import DepType, Package
 from resolver.problem import ImageProblem
@@ -22,8 +24,12 @@ class Assumptions:
         self.problem = problem
         self.name = problem.image.name
         self.origins: dict[int, Origin] = {}
-        self.excluded: set[int] = set()  # variables of versions this image may not choose
+        # variables of versions this image may not choose, by when pkg(5)
+        # excludes them: before its closure (early) or after it (late)
+        self.early_out: set[int] = set()
+        self.late_out: set[int] = set()
         self._build()
+        self.excluded = self.early_out | self.late_out
 
     @property
     def lits(self) -> list[int]:
@@ -33,9 +39,9 @@ class Assumptions:
         if -lit not in self.origins:
             self.origins.setdefault(lit, origin)
 
-    def _exclude(self, pkg: Package, why: str) -> None:
+    def _exclude(self, pkg: Package, why: str, into: set[int]) -> None:
         lit = self.enc.x(pkg)
-        self.excluded.add(lit)
+        into.add(lit)
         self._add(-lit, Origin("excluded", self.name, f"{pkg.fmri.short()}: {why}", stems=()))
 
     def _build(self) -> None:
@@ -47,33 +53,37 @@ class Assumptions:
 
     def _presence(self) -> None:
         """Installed stems stay installed; requested stems get installed."""
-        p, enc = self.problem, self.enc
+        p, enc, name = self.problem, self.enc, self.name
         for stem, pkg in sorted(p.installed.items()):
             if stem not in p.removals and stem not in p.request.proposed:
-                text = f"{pkg.fmri.short()} is installed and must stay installed (at this or another version)"
-                self._add(enc.present(stem), Origin("installed", self.name, text, pkg, stems=(stem,)))
+                say = _installed_text(pkg)
+                self._add(enc.present(stem), Origin("installed", name, say, pkg, stems=(stem,)))
         for stem in sorted(p.request.proposed):
             pattern = p.request.proposed_by.get(stem, stem)
-            text = f"the request: {p.request.kind} '{pattern}' in image {self.name}"
-            self._add(enc.present(stem), Origin("request", self.name, text, stems=(stem,)))
+            text = f"the request: {p.request.kind} '{pattern}' in image {name}"
+            self._add(enc.present(stem), Origin("request", name, text, stems=(stem,)))
 
     def _floors(self) -> None:
         """No version older than the installed one, unless a downgrade is allowed."""
         p, enc = self.problem, self.enc
         for stem, inst in sorted(p.installed.items()):
-            versions = enc.shared.candidates.get(stem, [])
-            older = [v for v in versions if p.older_than_installed(v)]
-            if not older:
+            if stem in p.removals:
                 continue
-            note = p.note(stem) or ""
-            k = next(i for i, v in enumerate(versions) if v.fmri.version >= inst.fmri.version)  # type: ignore[operator]
-            if len(older) == k:
-                self._add(enc.floor(stem, k), Origin("installed", self.name, note, inst, stems=()))
-                self.excluded.update(enc.x(v) for v in versions[:k])
+            versions = enc.shared.candidates.get(stem, [])
+            k = 0
+            while k < len(versions) and versions[k].fmri.version < inst.fmri.version:  # type: ignore[operator]
+                k += 1
+            if not k:
+                continue
+            origin = Origin("installed", self.name, _note(p, stem), inst)
+            if stem in p.downgrades or stem in p.request.proposed:
+                for v in versions[:k]:  # downgrades allowed: one by one
+                    if p.older_than_installed(v):
+                        self.early_out.add(enc.x(v))
+                        self._add(-enc.x(v), origin)
             else:
-                for v in older:
-                    self.excluded.add(enc.x(v))
-                    self._add(-enc.x(v), Origin("installed", self.name, note, inst, stems=()))
+                self._add(enc.floor(stem, k), origin)
+                self.early_out.update(enc.x(v) for v in versions[:k])
 
     def _exclusions(self) -> None:
         """Every other reason a candidate is off limits for this image."""
@@ -87,15 +97,23 @@ class Assumptions:
             stems |= {d.fmri.stem for d in p.deps(inc) if d.type is DepType.INCORPORATE}
         for stem in sorted(stems):
             for pkg in shared.candidates.get(stem, ()):
-                why = None if p.older_than_installed(pkg) else p.why_excluded(pkg)
-                if why:
-                    self._exclude(pkg, why)
+                if self.enc.x(pkg) not in self.early_out:
+                    self._check(pkg)
         self._default_publishers(stems)
         for pkg in self.enc.special_candidates:
-            if pkg.stem not in stems and not p.older_than_installed(pkg):
-                why = p.why_excluded(pkg)
-                if why:
-                    self._exclude(pkg, why)
+            if pkg.stem not in stems and self.enc.x(pkg) not in self.early_out:
+                self._check(pkg)
+
+    def _check(self, pkg: Package) -> None:
+        """Exclude ``pkg`` if a rule forbids it, noting whether the rule is one
+        pkg(5) applies before its closure (early) or after it (late)."""
+        why = self.problem.why_excluded(pkg, late=False)
+        if why:
+            self._exclude(pkg, why, self.early_out)
+            return
+        why = self.problem.why_excluded(pkg)
+        if why:
+            self._exclude(pkg, why, self.late_out)
 
     def _default_publishers(self, done: set[str]) -> None:
         """Stems offered by several publishers and untouched above: the
@@ -107,21 +125,22 @@ class Assumptions:
             for pkg in self.enc.shared.candidates[stem]:
                 why = p.publisher_reason(pkg)
                 if why:
-                    self._exclude(pkg, why)
+                    self._exclude(pkg, why, self.early_out)
 
     def _optouts(self) -> None:
         """Group targets this image opted out of, or may not install at all."""
         p, enc = self.problem, self.enc
+        opted = p.avoid | p.request.reject | p.request.remove  # uninstalling a group target opts out
         for stem, kind in sorted(enc.group_targets):
-            early = [v for v in enc.shared.candidates.get(stem, ()) if self._early_ok(v)]
-            if stem in p.avoid or stem in p.request.reject or stem in p.request.remove:
-                out = True  # uninstalling a group target opts out of it, as avoid does
-            elif kind == "plain":
-                out = bool(early) and not any(
-                    self._late_ok(v) and not enc.has_parent_dependency(v) for v in early
-                )
+            if stem in opted:
+                out = True
             else:
-                out = not any(self._late_ok(v) and enc.has_parent_dependency(v) for v in early)
+                early = [v for v in enc.shared.candidates.get(stem, ()) if enc.x(v) not in self.early_out]
+                wanted = kind == "parent"
+                usable = any(
+                    enc.x(v) not in self.late_out and enc.has_parent_dependency(v) == wanted for v in early
+                )
+                out = not usable and (bool(early) or wanted)
             lit = enc.optout(stem, kind)
             self._add(lit if out else -lit, Origin("selector", self.name, ""))
 
@@ -138,16 +157,6 @@ class Assumptions:
             lit = enc.drop_obsolete(stems)
             self._add(lit if drop else -lit, Origin("selector", self.name, ""))
 
-    def _early_ok(self, pkg: Package) -> bool:
-        """Survives the exclusions pkg(5) applies before its closure."""
-        return (
-            not self.problem.older_than_installed(pkg) and self.problem.why_excluded(pkg, late=False) is None
-        )
-
-    def _late_ok(self, pkg: Package) -> bool:
-        """Also passes the checks pkg(5) applies after it (origin, explicit-install)."""
-        return self.problem.why_excluded(pkg) is None
-
     def ladder(self, stem: str) -> list[int]:
         """This image's candidates of ``stem`` as literals, least preferred first."""
         return [
@@ -159,3 +168,11 @@ class Assumptions:
 
 def _multi_publisher(versions: list[Package], inst: Package) -> bool:
     return len({p.publisher for p in versions}) > 1
+
+
+def _installed_text(pkg: Package) -> Callable[[], str]:
+    return lambda: f"{pkg.fmri.short()} is installed and must stay installed (at this or another version)"
+
+
+def _note(problem: ImageProblem, stem: str) -> Callable[[], str]:
+    return lambda: problem.note(stem) or ""

@@ -79,7 +79,9 @@ class ClassEncoding:
             self._cache[key] = got
         return got
 
-    def origin(self, rule: str, text: str, pkg: Package | None = None, **kw: object) -> Origin:
+    def origin(
+        self, rule: str, text: str | Callable[[], str], pkg: Package | None = None, **kw: object
+    ) -> Origin:
         return Origin(rule, "", text, pkg, **kw)  # type: ignore[arg-type]
 
     def add(self, clause: list[int], origin: Origin) -> None:

@@ -29,8 +29,10 @@ def encode_require(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
         ("ge", t.stem, t.version, False),
         lambda: enc.shared.at_least(t.stem, t.version, obsolete_ok=False),
     )
-    text = f"{pkg.fmri.short()} requires {_at_least(t)}"
-    enc.add([-enc.x(pkg), *lits], enc.origin("require", text, pkg, dep=dep, stems=(t.stem,)))
+    origin = enc.origin(
+        "require", lambda: f"{pkg.fmri.short()} requires {_at_least(t)}", pkg, dep=dep, stems=(t.stem,)
+    )
+    enc.add([-enc.x(pkg), *lits], origin)
 
 
 def encode_require_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
@@ -83,8 +85,13 @@ def encode_incorporate(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
     t = dep.fmri
     if t.version is None:
         return
-    text = f"{pkg.fmri.short()} incorporates {t.short()} (allows only {t.short()}*)"
-    enc.add([-enc.x(pkg), enc.pinned(t.stem, t.version)], enc.origin("incorporate", text, pkg, dep=dep))
+    origin = enc.origin(
+        "incorporate",
+        lambda: f"{pkg.fmri.short()} incorporates {t.short()} (allows only {t.short()}*)",
+        pkg,
+        dep=dep,
+    )
+    enc.add([-enc.x(pkg), enc.pinned(t.stem, t.version)], origin)
 
 
 def encode_conditional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
@@ -106,7 +113,7 @@ def _group_clauses(
     enc: ImageEncoding,
     pkg: Package,
     targets: list[Package],
-    text: str,
+    text: str | Callable[[], str],
     dep: Dependency,
     stems: tuple[str, ...],
 ) -> None:
@@ -146,7 +153,7 @@ def encode_group(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     unless the image opted out of T (see ``_group_clauses``)."""
     stem = dep.fmri.stem
     targets = list(enc.shared.candidates.get(stem, ()))
-    _group_clauses(enc, pkg, targets, f"{pkg.fmri.short()} groups {stem}", dep, (stem,))
+    _group_clauses(enc, pkg, targets, lambda: f"{pkg.fmri.short()} groups {stem}", dep, (stem,))
 
 
 def encode_group_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:

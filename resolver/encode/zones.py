@@ -63,18 +63,21 @@ def availability(enc: ImageEncoding, pkg: Package) -> list[int] | None:
 
 def _encode_parent(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     """parent — ¬P ∨ G(…): see ``parent_lits``."""
+    enc.add(
+        [-enc.x(pkg), *parent_lits(enc, pkg, dep)],
+        enc.origin("parent", lambda: _parent_text(pkg, dep), pkg, dep=dep),
+    )
+
+
+def _parent_text(pkg: Package, dep: Dependency) -> str:
     if dep.fmri.stem == DEPEND_SELF:
-        text = (
+        return (
             f"{pkg.fmri.short()} in a zone must match the global zone: "
             f"the global zone must have exactly {pkg.fmri}"
         )
-    else:
-        target = dep.fmri
-        text = (
-            f"{pkg.fmri.short()} in a zone needs {target.short()}"
-            f"{' or newer' if target.version else ''} in the global zone"
-        )
-    enc.add([-enc.x(pkg), *parent_lits(enc, pkg, dep)], enc.origin("parent", text, pkg, dep=dep))
+    target = dep.fmri
+    newer = " or newer" if target.version else ""
+    return f"{pkg.fmri.short()} in a zone needs {target.short()}{newer} in the global zone"
 
 
 def svr4_shared_stems(parent_candidates: Mapping[str, Sequence[Package]]) -> frozenset[str]:
