@@ -123,13 +123,17 @@ class ImageRun:
             if not opt.feasible():
                 raise LookupError("infeasible")
             requested = self.requested()
-            for stem in self._priority(requested):
-                opt.maximize(self.assumed.ladder(stem))
+            order = self._priority(requested)
+            depth = self.cls.shared.incorporation_depth
+            incorporations = [s for s in order if depth(s) > 0]
+            opt.maximize_all([self.assumed.ladder(s) for s in incorporations])
+            opt.refresh()  # the incorporations decided pin much: propagate again
+            opt.maximize_all([self.assumed.ladder(s) for s in order[len(incorporations) :]])
             self._least_change(opt, requested)
             done = set(requested)
             while todo := self._movable(opt, done):
-                for stem in self._priority(todo):  # a choice may add stems: repeat
-                    opt.maximize(self.assumed.ladder(stem))
+                # a choice may add stems: repeat
+                opt.maximize_all([self.assumed.ladder(s) for s in self._priority(todo)])
                 done |= todo
             chosen = self.chosen(opt)
             return Selection(chosen, self.post_process(chosen)), opt
@@ -227,11 +231,7 @@ class ImageRun:
         return tuple(out)
 
     def _newest_visible(self, stem: str) -> Package | None:
-        p = self.problem
-        pool = [v for v in p.catalog.versions(stem) if not v.obsolete and not p.filter.package_mismatch(v)]
-        pubs = {pub.name for pub in p.image.publishers}
-        pool = [v for v in pool if v.publisher in pubs]
-        return max(pool, key=lambda v: v.fmri.version.key, default=None)  # type: ignore[union-attr]
+        return self.cls.shared.newest_live(stem)
 
     def _because(self, stem: str, newest: Package, opt: Optimizer) -> str:
         is_candidate = any(newest is c for c in self.cls.shared.candidates.get(stem, ()))

@@ -77,6 +77,7 @@ class SharedProblem:
         self._incorporations: dict[str, list[Package]] | None = None
         self._matching: dict[tuple[str, Version], list[Package]] = {}
         self._depth: dict[str, int] = {}
+        self._newest: dict[str, Package | None] = {}
 
     def deps(self, pkg: Package) -> tuple[Dependency, ...]:
         """pkg's dependencies that apply to this class (variant and facet tags)."""
@@ -122,6 +123,13 @@ class SharedProblem:
                             if f.stem not in seen:
                                 seen.add(f.stem)
                                 todo.append(f.stem)
+
+    def newest_live(self, stem: str) -> Package | None:
+        """The newest non-obsolete version the class can see (held-back reports)."""
+        if stem not in self._newest:
+            live = [p for p in self.visible(stem) if not p.obsolete]
+            self._newest[stem] = max(live, key=lambda p: p.fmri.version.key, default=None)  # type: ignore[union-attr]
+        return self._newest[stem]
 
     def incorporations(self) -> dict[str, list[Package]]:
         """Candidates that incorporate something, by stem (computed once)."""
