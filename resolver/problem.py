@@ -18,7 +18,7 @@ become assumptions on the shared formula (resolver.encode.assume).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from resolver.catalog import Catalog
@@ -123,6 +123,22 @@ class SharedProblem:
                             if f.stem not in seen:
                                 seen.add(f.stem)
                                 todo.append(f.stem)
+
+    def drop_unreachable(self, members: Sequence[ImageProblem]) -> None:
+        """Drop versions older than every member's installed one, for stems all
+        members have installed and none may downgrade: no member can choose
+        them, so they need no clauses (the global zone, a class of one, keeps
+        only what it could move to)."""
+        for stem, versions in self.candidates.items():
+            floors = []
+            for p in members:
+                inst = p.installed.get(stem)
+                if inst is None or stem in p.removals or p.downgrades.get(stem) or stem in p.request.proposed:
+                    break
+                floors.append(inst.fmri.version.key)  # type: ignore[union-attr]
+            else:
+                low = min(floors)
+                self.candidates[stem] = [v for v in versions if v.fmri.version.key >= low]  # type: ignore[union-attr]
 
     def newest_live(self, stem: str) -> Package | None:
         """The newest non-obsolete version the class can see (held-back reports)."""

@@ -156,6 +156,7 @@ class FleetSolver:
                     shared.lax_parent |= {id(pkg) for pkg in problem.installed.values()}
             for _, problem in problems:
                 problem.compute_downgrades()
+            shared.drop_unreachable([problem for _, problem in problems])
             cls = ClassSolve(shared, parent.name if parent else None, parent_candidates, self.deadline)
             for same, problem in problems:
                 run = ImageRun(cls, problem)

@@ -62,9 +62,7 @@ def install_targets(
                 image=where.name,
             )
         return [where.name]
-    if p.thiszone or p.interactive:
-        return [where.name]
-    return [where.name, *(z.name for z in native_zones(fleet))]
+    return _reach(fleet, where, global_only or p.thiszone or p.interactive)
 
 
 def remove_targets(
@@ -78,9 +76,7 @@ def remove_targets(
             + ("the global zone alone (-G)" if where.is_global else "a non-global zone alone"),
             image=where.name,
         )
-    if not where.is_global or global_only:
-        return [where.name]
-    return [where.name, *(z.name for z in native_zones(fleet))]
+    return _reach(fleet, where, global_only)
 
 
 def patch_targets(
@@ -96,6 +92,12 @@ def patch_targets(
             "global zone, in every zone (without -G)",
             image=where.name,
         )
-    if not where.is_global or global_only:
+    return _reach(fleet, where, global_only)
+
+
+def _reach(fleet: Fleet, where: Image, this_zone_only: bool) -> list[str]:
+    """The image itself (a zone, -G, THISZONE, interactive); else the global
+    zone and every native zone."""
+    if not where.is_global or this_zone_only:
         return [where.name]
     return [where.name, *(z.name for z in native_zones(fleet))]
