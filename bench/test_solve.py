@@ -44,7 +44,7 @@ def _sizes(benchmark: pytest.FixtureRequest, stats: dict[str, object], catalog: 
     benchmark.extra_info.update(  # type: ignore[attr-defined]
         {
             k: stats[k]
-            for k in ("images", "distinct_zones", "zone_classes", "variables", "clauses")
+            for k in ("planned-images", "distinct-zones", "zone-classes", "variables", "clauses")
             if k in stats
         }
     )

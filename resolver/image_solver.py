@@ -126,14 +126,16 @@ class ImageRun:
             order = self._priority(requested)
             depth = self.cls.shared.incorporation_depth
             incorporations = [s for s in order if depth(s) > 0]
-            opt.maximize_all([self.assumed.ladder(s) for s in incorporations])
+            for stem in incorporations:
+                opt.maximize(self.assumed.ladder(stem))
             opt.refresh()  # the incorporations decided pin much: propagate again
-            opt.maximize_all([self.assumed.ladder(s) for s in order[len(incorporations) :]])
+            for stem in order[len(incorporations) :]:
+                opt.maximize(self.assumed.ladder(stem))
             self._least_change(opt, requested)
             done = set(requested)
             while todo := self._movable(opt, done):
-                # a choice may add stems: repeat
-                opt.maximize_all([self.assumed.ladder(s) for s in self._priority(todo)])
+                for stem in self._priority(todo):  # a choice may add stems: repeat
+                    opt.maximize(self.assumed.ladder(stem))
                 done |= todo
             chosen = self.chosen(opt)
             return Selection(chosen, self.post_process(chosen)), opt

@@ -107,48 +107,6 @@ class Optimizer:
         else:
             self.assumptions.append(ladder[current])
 
-    def maximize_all(self, ladders: Sequence[Sequence[int]]) -> None:
-        """``maximize`` for each ladder in turn, with the same result, in fewer
-        solver calls: stems whose top rung the model already has are fixed; from
-        the first that has not, every following top rung is tried at once (up to
-        a rung propagation already rules out); if that fails, a binary search
-        finds the longest prefix that fits, and only the stem that breaks it is
-        climbed alone."""
-        i = 0
-        while i < len(ladders):
-            ladder = ladders[i]
-            if not ladder or self.value(ladder[-1]) or -ladder[-1] in self._implied():
-                self.maximize(ladder)
-                i += 1
-                continue
-            end = i
-            while end < len(ladders) and ladders[end] and -ladders[end][-1] not in self._implied():
-                end += 1
-            fits, core = self._longest_prefix([lad[-1] for lad in ladders[i:end]])
-            self.assumptions.extend(lad[-1] for lad in ladders[i : i + fits])
-            i += fits
-            if i < end:  # its top does not fit: climb alone
-                breaker = ladders[i]
-                self.blocked[breaker[-1]] = core
-                current = self._climb(breaker, self._rung(breaker))
-                self._fix(breaker, current)
-                i += 1
-
-    def _longest_prefix(self, tops: list[int]) -> tuple[int, list[int]]:
-        """The largest k such that tops[:k] hold together with the decisions.
-        Core-guided: when tops[:hi] fail, the last of them in the core breaks
-        the prefix (everything before it is tried next), so k is found in as
-        many calls as there are nested conflicts, usually one or two."""
-        hi, last_core = len(tops), []
-        while not self.feasible(tops[:hi]):
-            last_core = self.solver.core()
-            core = set(last_core)
-            in_core = [j for j in range(hi) if tops[j] in core]
-            if not in_core:
-                raise AssertionError("the decisions so far became unsatisfiable")
-            hi = in_core[-1]
-        return hi, last_core
-
     def _rung(self, ladder: Sequence[int]) -> int:
         for i in range(len(ladder) - 1, -1, -1):
             if self.value(ladder[i]):

@@ -210,12 +210,14 @@ class FleetSolver:
         members = {id(r): [z for z in zones if zone_runs[z.name] is r] for r in distinct}
         classes = list({id(r.cls): r.cls for r in [gz_run, *distinct]}.values())
         self.stats.update(
-            images=1 + len(zones),
-            zone_classes=len(classes) - 1,
-            distinct_zones=len(distinct),
-            encode_s=time.perf_counter() - t0,
-            variables=sum(c.formula.nvars for c in classes),
-            clauses=sum(len(c.formula.clauses) for c in classes),
+            {
+                "planned-images": 1 + len(zones),
+                "zone-classes": len(classes) - 1,
+                "distinct-zones": len(distinct),
+                "encode-seconds": round(time.perf_counter() - t0, 4),
+                "variables": sum(c.formula.nvars for c in classes),
+                "clauses": sum(len(c.formula.clauses) for c in classes),
+            }
         )
         return Prepared(gz_run, distinct, members)
 
@@ -232,7 +234,7 @@ class FleetSolver:
             selection = self._solve_zone(run, gz_set, gz_run.name, explain, members)
             for member in members:
                 plan.selections[member.name] = selection
-        self.stats["solve_s"] = time.perf_counter() - t1
+        self.stats["solve-seconds"] = round(time.perf_counter() - t1, 4)
         return plan
 
     # -- the global zone -------------------------------------------------------------------
@@ -263,7 +265,7 @@ class FleetSolver:
                 origin = Origin("zone", "", text)
                 self._nogood_source[id(origin)] = (run, [lit for lit in core if lit in interface])
                 cuts.append((clause, origin))
-                self.stats["zone_cuts"] = int(self.stats.get("zone_cuts", 0)) + 1
+                self.stats["zone-cuts"] = int(self.stats.get("zone-cuts", 0)) + 1
             return cuts
 
         return oracle
