@@ -32,8 +32,6 @@ class DepType(StrEnum):
 CLOSURE_TYPES = frozenset(
     {DepType.REQUIRE, DepType.REQUIRE_ANY, DepType.CONDITIONAL, DepType.GROUP, DepType.GROUP_ANY}
 )
-#: Types that take several fmri= values.
-MULTI_FMRI_TYPES = frozenset({DepType.REQUIRE_ANY, DepType.GROUP_ANY, DepType.GROUP})
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +152,6 @@ class Image:
     @property
     def facet_map(self) -> Mapping[str, bool]:
         return dict(self.facets)
-
-    def publisher_rank(self, name: str) -> int:
-        for i, pub in enumerate(self.publishers):
-            if pub.name == name:
-                return i
-        return 1000
 
 
 @dataclass(frozen=True, slots=True)

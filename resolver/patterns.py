@@ -86,12 +86,6 @@ class StemIndex:
         return [s for s in self._by_last.get(last, ()) if pattern.matches_stem(s)]
 
 
-def match_stems(patterns: Sequence[str], stems: Iterable[str]) -> dict[str, list[str]]:
-    """Stem-only matching (``--reject``, ``avoid``, ``freeze``): pattern -> stems."""
-    index = StemIndex(stems)
-    return {text: index.lookup(parse_pattern(text)) for text in patterns}
-
-
 def match_packages(
     patterns: Sequence[str],
     catalog: Catalog,

@@ -466,14 +466,6 @@ class ImageProblem:
 
     # -- views for explanations and reports (computed on demand) ----------------------
 
-    def candidates(self, stem: str) -> list[Package]:
-        """This image's candidates of ``stem``, least preferred first."""
-        return [
-            p
-            for p in self.shared.candidates.get(stem, ())
-            if not self.older_than_installed(p) and self.why_excluded(p) is None
-        ]
-
     def excluded(self, stem: str) -> list[tuple[Package, str]]:
         """Versions of ``stem`` this image sees but may not choose, with the reason."""
         out = [(p, why) for p in self.catalog.versions(stem) if (why := self._reason_any(p)) is not None]
