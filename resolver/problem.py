@@ -308,12 +308,7 @@ class ImageProblem:
         requested versions; recursively for the downgrades they allow
         (nested incorporations)."""
         if self.request.relax_all:
-            sources = [
-                inc
-                for versions in self.shared.incorporations().values()
-                for inc in versions
-                if not self.older_than_installed(inc)
-            ]
+            sources = self._possible_incorporations()
         else:
             sources = [p for versions in self.request.proposed.values() for p in versions]
         seen: set[int] = set()
@@ -325,6 +320,28 @@ class ImageProblem:
             for dep in self.deps(inc):
                 if dep.type is DepType.INCORPORATE and dep.fmri.version is not None:
                     self._allow(dep.fmri.stem, inc, dep.fmri.version, sources)
+
+    def _possible_incorporations(self) -> list[Package]:
+        """Incorporations among this image's possible versions: its installed
+        stems at their version or newer, and what their require, require-any,
+        conditional, group and group-any dependencies reach (ips-semantics 7.2
+        step 2); not every incorporation the class could see."""
+        incorporations = {id(p) for versions in self.shared.incorporations().values() for p in versions}
+        todo = sorted(self.seeds)
+        seen = set(todo)
+        out: list[Package] = []
+        while todo:
+            for pkg in self.shared.candidates.get(todo.pop(), ()):
+                if self.older_than_installed(pkg):
+                    continue
+                if id(pkg) in incorporations:
+                    out.append(pkg)
+                for dep in self.deps(pkg):
+                    if dep.type in CLOSURE_TYPES:
+                        fresh = [f.stem for f in dep.fmris if f.stem not in seen]
+                        seen.update(fresh)
+                        todo.extend(fresh)
+        return out
 
     def _allow(self, stem: str, inc: Package, want: Version, sources: list[Package]) -> None:
         inst = self.installed.get(stem)
