@@ -137,7 +137,7 @@ class ImageRun:
                 for stem in self._priority(todo):  # a choice may add stems: repeat
                     opt.maximize(self.assumed.ladder(stem))
                 done |= todo
-            chosen = self.chosen(opt)
+            chosen = self.chosen(opt.model)
             return Selection(chosen, self.post_process(chosen)), opt
         finally:
             self.cls.solver.set_phases([-abs(lit) for lit in phases])
@@ -173,7 +173,7 @@ class ImageRun:
         """Stems the last stage makes as new as possible: those that moved or
         were added, and the alternatives of require-any and group-any
         dependencies of the chosen packages (ties go to the first stem)."""
-        chosen = self.chosen(opt)
+        chosen = self.chosen(opt.model)
         installed = self.problem.installed
         out = {s for s, pkg in chosen.items() if pkg is not installed.get(s)}
         for pkg in chosen.values():
@@ -189,11 +189,11 @@ class ImageRun:
 
     # -- results ---------------------------------------------------------------------------
 
-    def chosen(self, opt: Optimizer) -> dict[str, Package]:
-        """The packages true in the model (read from its true variables)."""
+    def chosen(self, model: list[int]) -> dict[str, Package]:
+        """The packages true in a model (read from its true variables)."""
         by_var = self.cls.packages_by_var()
         out: dict[str, Package] = {}
-        for lit in opt.model:
+        for lit in model:
             if lit > 0:
                 pkg = by_var.get(lit)
                 if pkg is not None:

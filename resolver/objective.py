@@ -9,9 +9,13 @@ optimality with one incremental SAT solver and assumptions.
 3. packages not requested change as little as possible: fewest removed, then
    fewest changed, then fewest newly installed (each an exact minimum found
    by core-guided linear search over a totalizer);
-4. packages that moved or were added are as new as possible (as in 2);
+4. packages that moved or were added are as new as possible (as in 2), and
+   so are the alternatives of require-any and group-any dependencies (ties go
+   to the first stem); repeated until no stem is newly added;
 5. ties fall to the order above and to a canonical formula, so the same
-   input always gives the same plan.
+   input always gives the same plan. (Known limit: when several sets of
+   changed packages are equally small, which one 3 picks can depend on what
+   the shared solver learned from earlier images of its class.)
 
 Each decision becomes an assumption for the next, so the result is optimal
 for the order of criteria, not a local optimum.
@@ -68,8 +72,7 @@ class Optimizer:
 
     def value(self, lit: int) -> bool:
         """The literal's value in the current model (unknown variables are false)."""
-        v = abs(lit)
-        return v <= len(self.model) and (self.model[v - 1] > 0) == (lit > 0)
+        return self._holds(lit, self.model)
 
     def refresh(self) -> None:
         """Recompute what the decisions imply (after decisions that pin much,

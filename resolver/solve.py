@@ -28,7 +28,7 @@ from resolver.explain import facts_from_conflict
 from resolver.fmri import DEPEND_SELF, Fmri
 from resolver.image_solver import ClassSolve, ImageRun, Selection
 from resolver.model import Brand, Dependency, DepType, Fleet, Image, Operation, Package
-from resolver.objective import Optimizer, Oracle
+from resolver.objective import Oracle
 from resolver.patterns import StemIndex
 from resolver.problem import ImageProblem, Request, SharedProblem, class_key
 from resolver.sat import Origin
@@ -287,8 +287,7 @@ class FleetSolver:
         return sorted(set(clause))
 
     def _final_set(self, run: ImageRun, model: list[int]) -> set[Fmri]:
-        opt = Optimizer(run.cls.formula, run.cls.solver, None, [], model)
-        return {p.fmri for p in run.post_process(run.chosen(opt)).values()}
+        return {p.fmri for p in run.post_process(run.chosen(model)).values()}
 
     def _solve_global(self, gz_run: ImageRun, oracle: Oracle | None, explain: bool) -> Selection:
         try:
