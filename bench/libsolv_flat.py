@@ -5,8 +5,9 @@
 gets its own namespace: a package version of ``stem`` that image ``web001``
 could install becomes a solvable named ``web001:stem``, and that image's
 dependencies point at ``web001:...`` (parent dependencies at ``global:...``).
-Installed packages go to the system repository (``pool.installed``); the job
-updates every installed package of the images ``update -r`` updates.
+Installed packages go to the system repository (``pool.installed``); the
+jobs are SOLVER_UPDATE | SOLVER_SOLVABLE_ALL, plus SOLVER_FAVOR of the
+installed packages of native zones, which ``update -r`` only syncs (below).
 
 Versions (``evr``): libsolv compares rpm-style ``version-release`` with
 rpmvercmp. An IPS version ``release[,build][-branch][:timestamp]`` becomes
@@ -73,10 +74,17 @@ solvable for becomes a dependency on nothing, as in IPS):
                         publisher and vendor change off (as a sticky publisher)
 
 Approximations (where this is not IPS, beyond libsolv's own policy):
-- Only the images ``update -r`` plans: the global zone, linked zones (both
-  updated) and native zones (in the pool but not in the update job, so they
-  move only where their dependencies make them: pkg(5)'s sync). ipkg zones
-  are independent images that ``update -r`` does not reach: left out.
+- Only the images ``update -r`` plans: the global zone and linked zones
+  (updated) and native zones (synced: only what the zone rules and
+  dependencies force moves). ipkg zones are independent images that
+  ``update -r`` does not reach: left out. The sync is emulated: update-all
+  covers native zones too, but their installed versions are favoured
+  (SOLVER_FAVOR), so libsolv keeps them unless something needs another.
+  Excluding them from the update job instead (SOLVER_UPDATE of the updated
+  images' installed packages, SOLVER_SOLVABLE_ONE_OF) is exact but puts
+  libsolv in targeted-update mode, which solved 5 to 8 times slower at the
+  large preset (27 s against 5 s for its first 48 images); both gave
+  zonesolve's plan package for package at small and medium.
 - Pool contents: per image, the versions of every stem reachable from its
   installed packages over require, require-any, conditional, group and
   group-any (zonesolve's and pkg(5)'s candidate closure). Nothing outside it
@@ -103,6 +111,7 @@ Approximations (where this is not IPS, beyond libsolv's own policy):
 from __future__ import annotations
 
 import gc
+import random
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -370,17 +379,20 @@ class _Builder:
         self._incorp_shape: dict[tuple[str, Version, tuple[int, ...]], list[tuple[int, Version | None]]] = {}
 
     def spread_evrs(self, solvables: int) -> None:
-        """Give every version string an id first, spaced out with padding strings.
+        """Give every version string an id first, spread out with padding strings.
 
         libsolv hashes a relation ``name op evr`` as ``name + 7 * evr + 13 * op``
-        over string ids, which it numbers densely in creation order. With a few
-        tens of thousands of version strings and millions of relations (one
-        namespace per image), the hashes crowd into a small range of the table
-        and every lookup walks a long probe chain: pool_rel2id went from 0.5 us
-        to 6-14 us a call as relations grew to millions (a quadratic build).
-        Spacing the version strings' ids so that the hashes cover about twice
-        as many slots as there will be relations (about 3 a solvable) keeps it
-        at 0.5 us; it costs one string per padding slot."""
+        over string ids, which it numbers densely in creation order. Here a few
+        tens of thousands of version strings meet millions of relations (one
+        namespace per image; a kernel package's 20 versions alone appear in
+        ~500 images x 250 stems), so the hashes crowd into a small part of the
+        table and lookups walk long probe chains: pool_rel2id grew from under
+        1 us to 6-40 us a call as relations reached millions, and the build
+        went quadratic. Version strings get ids in a shuffled order, spaced so
+        that ``7 * evr`` spans about twice as many slots as there will be
+        relations (about 3 a solvable); a synthetic test with 9 million
+        relations stayed at 0.7 us a call. It costs one padding string per
+        slot, about one per solvable."""
         versions: set[Version] = set()
         wanted: set[Version] = set()
         for pkg in self.catalog:
@@ -389,17 +401,20 @@ class _Builder:
                 wanted.update(f.version for f in dep.fmris if f.version is not None)
                 if dep.predicate is not None and dep.predicate.version is not None:
                     wanted.add(dep.predicate.version)
-        relations = 3 * solvables * int(__import__("os").environ.get("SPREADX", "1"))
-        print("spread", len(versions), len(wanted), solvables)
-        spacing = max(0, -(-2 * relations // (7 * (len(versions) + len(wanted)))) - 1)
+        texts = [(self._evrs, v, evr(v)) for v in versions] + [
+            (self._dep_evrs, v, dep_evr(v)) for v in wanted
+        ]
+        texts.sort(key=lambda t: t[2])
+        random.Random(0).shuffle(texts)  # popular versions must not sit next to each other
+        spacing = max(0, -(-2 * 3 * solvables // (7 * len(texts))) - 1)
         str2id = self.str2id
         pad = 0
-        for memo, text_of, group in ((self._evrs, evr, versions), (self._dep_evrs, dep_evr, wanted)):
-            for version in sorted(group, key=lambda v: v.key):
-                memo[version] = str2id(text_of(version))
-                for _ in range(spacing):
-                    str2id(f"#{pad}")
-                    pad += 1
+        for memo, version, text in texts:
+            memo[version] = str2id(text)
+            for _ in range(spacing):
+                # long and varied: libsolv's string hash is weak for short, similar strings
+                str2id(f"{(pad * 2654435761) & 0xFFFFFFFF:08x}#{pad}")
+                pad += 1
 
     def rel(self, a: int, b: int, flags: int) -> int:
         """``pool.rel2id``, memoised (the binding's call costs more than a dict lookup)."""
@@ -630,8 +645,8 @@ def solve_update_all(
 ) -> FlatResult:
     """``update -r`` of the whole fleet as one libsolv problem (see the module docstring).
 
-    ``native_sync=False`` updates native zones too (one SOLVER_SOLVABLE_ALL
-    update job); ``closure=False`` adds every visible version of every stem.
+    ``native_sync=False`` updates native zones instead of syncing them (no
+    SOLVER_FAVOR); ``closure=False`` adds every visible version of every stem.
     The cyclic garbage collector is off while this runs: building creates
     millions of small objects and no cycles. ``spread=False`` turns off the
     evr id spreading (``_Builder.spread_evrs``) that keeps libsolv's relation
@@ -652,7 +667,7 @@ def solve_update_all(
         available = pool.add_repo("available")
         builder = _Builder(pool, catalog, rich)
         before: dict[str, dict[str, str]] = {}
-        update_ids: list[int] = []
+        synced_ids: list[int] = []  # installed in images that are synced, not updated
         views: dict[str, _View] = {}
         gz_name = fleet.global_zone.name
         for image in images:
@@ -673,8 +688,8 @@ def solve_update_all(
                     builder.add(available, view, pkg, deps)
                     if pkg is inst:
                         solvable = builder.add(system, view, pkg, deps)
-                        if update:
-                            update_ids.append(solvable)
+                        if not update:
+                            synced_ids.append(solvable)
         pool.installed = system
         pool.createwhatprovides()
         solvables = system.nsolvables + available.nsolvables
@@ -689,11 +704,11 @@ def solve_update_all(
         solver.set_flag(flags.SOLVER_FLAG_ALLOW_ARCHCHANGE, 0)
         solver.set_flag(flags.SOLVER_FLAG_ALLOW_NAMECHANGE, 1)  # tombstones replace obsolete stems
         solver.set_flag(flags.SOLVER_FLAG_ADD_ALREADY_RECOMMENDED, 1)  # group: installed unless avoided
-        job_flags = solv.Job.SOLVER_UPDATE
-        if len(updated) == len(images) or not native_sync:
-            jobs = [pool.Job(job_flags | solv.Job.SOLVER_SOLVABLE_ALL, 0)]
-        else:
-            jobs = [pool.Job(job_flags | solv.Job.SOLVER_SOLVABLE_ONE_OF, pool.towhatprovides(update_ids))]
+        jobs = [pool.Job(solv.Job.SOLVER_UPDATE | solv.Job.SOLVER_SOLVABLE_ALL, 0)]
+        if native_sync and synced_ids:
+            # sync: keep the installed version unless something needs another
+            ids = pool.towhatprovides(synced_ids)
+            jobs.append(pool.Job(solv.Job.SOLVER_FAVOR | solv.Job.SOLVER_SOLVABLE_ONE_OF, ids))
         problems = solver.solve(jobs)
         changes: dict[str, dict[str, str | None]] = {name: {} for name in before}
         if not problems:
