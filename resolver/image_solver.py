@@ -63,6 +63,8 @@ class ClassSolve:
         self.solver.set_phases([-v for v in range(1, self.formula.nvars + 1)])
         self.deadline = deadline
         self._finder: ConflictFinder | None = None
+        #: top rungs some image of the class could not reach (likely in the next)
+        self.failed_tops: set[int] = set()
         self._by_var: dict[int, Package] | None = None
 
     def packages_by_var(self) -> dict[int, Package]:
@@ -120,27 +122,27 @@ class ImageRun:
         self.cls.solver.set_phases(phases)
         try:
             opt = self._optimizer(parent_lits, oracle)
-            if not opt.feasible():
-                raise LookupError("infeasible")
             requested = self.requested()
             order = self._priority(requested)
             depth = self.cls.shared.incorporation_depth
             incorporations = [s for s in order if depth(s) > 0]
-            for stem in incorporations:
-                opt.maximize(self.assumed.ladder(stem))
+            self._maximize(opt, incorporations)
             opt.refresh()  # the incorporations decided pin much: propagate again
-            for stem in order[len(incorporations) :]:
-                opt.maximize(self.assumed.ladder(stem))
+            self._maximize(opt, order[len(incorporations) :])
             self._least_change(opt, requested)
             done = set(requested)
             while todo := self._movable(opt, done):
-                for stem in self._priority(todo):  # a choice may add stems: repeat
-                    opt.maximize(self.assumed.ladder(stem))
+                self._maximize(opt, self._priority(todo))  # a choice may add stems: repeat
                 done |= todo
             chosen = self.chosen(opt.model)
             return Selection(chosen, self.post_process(chosen)), opt
         finally:
             self.cls.solver.set_phases([-abs(lit) for lit in phases])
+
+    def _maximize(self, opt: Optimizer, stems: list[str]) -> None:
+        """Each stem as new as possible, in priority order."""
+        ladders = [self.assumed.ladder(stem) for stem in stems]
+        self.cls.failed_tops |= opt.maximize_all(ladders, self.cls.failed_tops)
 
     def _phases(self) -> list[int]:
         """Prefer installed versions, and the newest for requested stems."""

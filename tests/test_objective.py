@@ -1,0 +1,105 @@
+"""The objective's building blocks against brute force: ``maximize`` and
+``maximize_all`` give every ladder its lexicographically greatest rung (the
+newest-first greedy), and ``satisfy_most`` keeps the most wanted literals."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from resolver.objective import Optimizer
+from resolver.sat import Formula, Origin, SatSolver
+
+RULE = Origin("test", "", "")
+
+Problem = tuple[list[list[int]], list[list[int]]]  # ladders (variables), extra clauses
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> Problem:
+    """Up to 5 ladders of 1-3 rungs (at most one rung each) and random clauses."""
+    sizes = draw(st.lists(st.integers(1, 3), min_size=1, max_size=5))
+    ladders, v = [], 1
+    for size in sizes:
+        ladders.append(list(range(v, v + size)))
+        v += size
+    nvars = v - 1
+    lit = st.integers(1, nvars).flatmap(lambda x: st.sampled_from([x, -x]))
+    clauses = draw(st.lists(st.lists(lit, min_size=1, max_size=3), max_size=8))
+    return ladders, clauses
+
+
+def _formula(problem: Problem) -> Formula:
+    ladders, clauses = problem
+    formula = Formula()
+    formula.keys.extend([None] * sum(len(lad) for lad in ladders))
+    for ladder in ladders:
+        formula.at_most_one(ladder, RULE)
+    for clause in clauses:
+        formula.add(list(clause), RULE)
+    return formula
+
+
+def _models(problem: Problem) -> list[set[int]]:
+    """Every assignment of the ladders' variables that satisfies the problem."""
+    ladders, clauses = problem
+    n = sum(len(lad) for lad in ladders)
+    out = []
+    for bits in itertools.product([False, True], repeat=n):
+        true = {v + 1 for v in range(n) if bits[v]}
+        holds = all(any((abs(x) in true) == (x > 0) for x in c) for c in clauses)
+        if holds and all(len(true & set(lad)) <= 1 for lad in ladders):
+            out.append(true)
+    return out
+
+
+def _rungs(ladders: list[list[int]], true: set[int]) -> tuple[int, ...]:
+    return tuple(max((i for i, v in enumerate(lad) if v in true), default=-1) for lad in ladders)
+
+
+def _fixed_rungs(opt: Optimizer, ladders: list[list[int]]) -> tuple[int, ...]:
+    assert opt.feasible()
+    return _rungs(ladders, {lit for lit in opt.model if lit > 0})
+
+
+@settings(max_examples=400, deadline=None)
+@given(problems(), st.data())
+def test_maximize_all_is_the_greedy(problem: Problem, data: st.DataObject) -> None:
+    ladders, _ = problem
+    models = _models(problem)
+    if not models:
+        return
+    best = max(_rungs(ladders, m) for m in models)  # the lexicographic maximum
+    one = _formula(problem)
+    seq = Optimizer(one, SatSolver(one))
+    for ladder in ladders:
+        seq.maximize(ladder)
+    assert _fixed_rungs(seq, ladders) == best
+    tops = [lad[-1] for lad in ladders]
+    suspects = set(data.draw(st.lists(st.sampled_from(tops), max_size=len(tops))))
+    two = _formula(problem)
+    bulk = Optimizer(two, SatSolver(two))
+    failed = bulk.maximize_all(ladders, suspects)
+    assert _fixed_rungs(bulk, ladders) == best
+    assert failed == {lad[-1] for lad, r in zip(ladders, best, strict=True) if r != len(lad) - 1} & failed
+
+
+@settings(max_examples=300, deadline=None)
+@given(problems(), st.data())
+def test_satisfy_most_keeps_the_most(problem: Problem, data: st.DataObject) -> None:
+    ladders, _ = problem
+    models = _models(problem)
+    if not models:
+        return
+    n = sum(len(lad) for lad in ladders)
+    lit = st.integers(1, n).flatmap(lambda x: st.sampled_from([x, -x]))
+    wanted = data.draw(st.lists(lit, min_size=1, max_size=5, unique_by=abs))
+    fewest = min(sum(1 for w in wanted if (abs(w) in m) != (w > 0)) for m in models)
+    formula = _formula(problem)
+    opt = Optimizer(formula, SatSolver(formula))
+    assert opt.satisfy_most(wanted) == fewest
+    assert opt.feasible()
+    true = {x for x in opt.model if x > 0}
+    assert sum(1 for w in wanted if (abs(w) in true) != (w > 0)) == fewest
