@@ -63,8 +63,10 @@ class ClassSolve:
         self.solver.set_phases([-v for v in range(1, self.formula.nvars + 1)])
         self.deadline = deadline
         self._finder: ConflictFinder | None = None
-        #: top rungs some image of the class could not reach (likely in the next)
+        #: top rungs some image of the class could not reach, and least-change
+        #: literals some image had to give up (likely so in the next image)
         self.failed_tops: set[int] = set()
+        self.forced: set[int] = set()
         self._by_var: dict[int, Package] | None = None
 
     def packages_by_var(self) -> dict[int, Package]:
@@ -158,18 +160,18 @@ class ImageRun:
         return out
 
     def _least_change(self, opt: Optimizer, requested: set[str]) -> None:
+        """Fewest removed, then fewest changed, then fewest added."""
         p, enc = self.problem, self.cls.enc
         others = [s for s in sorted(p.installed) if s not in requested and s not in p.removals]
-        opt.satisfy_most([enc.live(s) for s in others if self.assumed.ladder(s)])
-        opt.satisfy_most(
-            [self.x(p.installed[s]) for s in others if self.x(p.installed[s]) not in self.assumed.excluded]
-        )
+        kept = [enc.live(s) for s in others if self.assumed.ladder(s)]
+        same = [self.x(p.installed[s]) for s in others if self.x(p.installed[s]) not in self.assumed.excluded]
         absent = [
             -enc.any_of(s)
             for s in sorted(self.cls.shared.candidates)
             if s not in p.installed and s not in requested
         ]
-        opt.satisfy_most(absent)
+        for wanted in (kept, same, absent):
+            self.cls.forced |= opt.satisfy_most(wanted, self.cls.forced)
 
     def _movable(self, opt: Optimizer, done: set[str]) -> set[str]:
         """Stems the last stage makes as new as possible: those that moved or

@@ -42,6 +42,8 @@ class Optimizer:
     solver: SatSolver
     oracle: Oracle | None = None
     assumptions: list[int] = field(default_factory=list)
+    #: the last model found; always a model of ``assumptions`` (decisions are
+    #: only ever taken from it), so a literal true in it is not forced false
     model: list[int] = field(default_factory=list)
     #: for each ladder that could not reach its top: the core of that attempt
     blocked: dict[int, list[int]] = field(default_factory=dict)
@@ -111,13 +113,14 @@ class Optimizer:
         The result of the greedy is the lexicographic maximum of the rungs, and
         it can be certified in bulk:
 
-        1. a top rung is *failed* when it is infeasible with the decisions so far
-           alone; then it is infeasible after any later decision too. Tops in
-           ``suspects`` (failed in similar images) are confirmed together: no
-           model with any of them (one call); a model that has one clears it;
-        2. every other top is assumed at once; a core naming one top alone adds
-           it to the failed ones; a model means the greedy gives all of them
-           their top (each is feasible with everything before it);
+        1. every top is assumed at once; a model means the greedy gives each
+           ladder its top (each is feasible with everything before it);
+        2. else some top is *failed*: infeasible with the decisions so far
+           alone, and so after any later decision too. Tops in ``suspects``
+           (failed in similar images) are confirmed together: no model with any
+           of them (one call); a model that has one clears it. The other tops
+           are assumed at once again; a core naming one top alone adds it to
+           the failed ones;
         3. that model's rungs of the failed ladders are their greedy rungs if no
            model of the decisions so far has any of them higher (one call).
 
@@ -127,33 +130,28 @@ class Optimizer:
         implied = self._implied()
         live = [[lit for lit in ladder if -lit not in implied] for ladder in ladders]
         tops = {i: rungs[-1] for i, rungs in enumerate(live) if rungs}
-        failed = self._confirm_failed([i for i, top in tops.items() if top in suspects], tops)
-        while True:
-            trial = [top for i, top in tops.items() if i not in failed]
-            if self.feasible(trial):
-                break
+        failed: set[int] = set()
+        suspected = [top for top in tops.values() if top in suspects and not self.value(top)]
+        while not self.feasible([top for i, top in tops.items() if i not in failed]):
             core = set(self.solver.core())
             hit = [i for i in tops if i not in failed and tops[i] in core]
-            if len(hit) != 1:
-                if not hit:
-                    raise LookupError("the decisions so far are unsatisfiable")
+            if not hit:
+                raise LookupError("the decisions so far are unsatisfiable")
+            if suspected:  # some top fails: try the usual suspects first
+                never = self._never_true(suspected)
+                failed |= {i for i, top in tops.items() if top in never}
+                suspected = []
+            elif len(hit) == 1:
+                failed.add(hit[0])
+                self.blocked[tops[hit[0]]] = sorted(core)
+            else:
                 return self._one_by_one(ladders, failed, tops)
-            failed.add(hit[0])
-            self.blocked[tops[hit[0]]] = sorted(core)
         above = [lit for i in sorted(failed) for lit in live[i][self._rung(live[i]) + 1 : -1]]
         if above and self._any_feasible(above):
             return self._one_by_one(ladders, failed, tops)
         for ladder in ladders:
             self._fix(ladder, self._rung(ladder))
         return {tops[i] for i in failed}
-
-    def _confirm_failed(self, maybe: list[int], tops: dict[int, int]) -> set[int]:
-        """Those of ``maybe`` whose top no model of the decisions so far has."""
-        while maybe:
-            if not self._any_feasible([tops[i] for i in maybe]):
-                return set(maybe)
-            maybe = [i for i in maybe if not self.value(tops[i])]
-        return set()
 
     def _any_feasible(self, lits: Sequence[int]) -> bool:
         """Is some model of the decisions so far one with at least one of ``lits``?"""
@@ -199,46 +197,119 @@ class Optimizer:
             current = self._rung(ladder)
         return current
 
-    def satisfy_most(self, wanted: Sequence[int]) -> int:
+    def satisfy_most(self, wanted: Sequence[int], suspects: set[int] | None = None) -> set[int]:
         """Make as many ``wanted`` literals true as possible; fix that optimum.
-        Returns how many had to be false.
+        Returns those that had to be false.
 
-        Core-guided linear search: a core of one wanted literal alone proves it
-        false in every solution (fixed at once, as most forced changes are); a
-        larger core makes its literals relaxable, counted by a totalizer whose
-        bound rises only when a core holds no new literal."""
+        1. Forced literals, false in every solution: those propagation rules
+           out, ``suspects`` (forced in similar images) that no model can make
+           true (confirmed together, as in ``maximize_all``), and those a core
+           names alone during the search;
+        2. core-guided linear search for the fewest false among the rest: a
+           larger core makes its literals relaxable, counted by a totalizer
+           whose bound rises only when a core holds no new literal;
+        3. when some must be false, which ones is canonical, not whatever the
+           search met first: earlier literals of ``wanted`` are kept true first
+           (``_keep_first``). The answer depends on the formula and the
+           decisions alone, never on what the solver learned before."""
         self._implied_cache = None
         implied = self._implied()
-        forced = [w for w in wanted if -w in implied]
-        self.assumptions.extend(-w for w in forced)
-        forced_set = set(forced)
-        wanted = [w for w in wanted if w not in forced_set]
+        forced = {w for w in wanted if -w in implied}
+        rest = [w for w in wanted if w not in forced]
+        if self.feasible([*(-w for w in forced), *rest]):  # the common case: nothing more to give up
+            self.assumptions.extend([*(-w for w in forced), *rest])
+            return forced
+        if suspects:  # those a model has true are not forced
+            maybe = [w for w in rest if w in suspects and not self.value(w)]
+            forced |= self._never_true(maybe)
+        self.assumptions.extend(-w for w in wanted if w in forced)
+        rest = [w for w in wanted if w not in forced]
+        bound = self._fewest_false(rest, forced)
+        rest = [w for w in rest if w not in forced]
+        if not bound:
+            self.assumptions.extend(rest)
+            return forced
+        return forced | self._keep_first(rest, bound)
+
+    def _never_true(self, maybe: list[int]) -> set[int]:
+        """Those of ``maybe`` that no model of the decisions so far makes true,
+        confirmed together by one call. A model that makes some true clears
+        them; after a few such models the rest are left to the caller."""
+        for _ in range(3):
+            if not maybe:
+                break
+            if not self._any_feasible(maybe):
+                return set(maybe)
+            maybe = [lit for lit in maybe if not self.value(lit)]
+        return set()
+
+    def _fewest_false(self, rest: list[int], forced: set[int]) -> int:
+        """The fewest of ``rest`` that must be false (stage 2 of satisfy_most).
+        Literals a core names alone move to ``forced`` (and are fixed false)."""
         relaxed: list[int] = []
         bound = 0
         totalizer: ITotalizer | None = None
         while True:
             relaxed_set = set(relaxed)
-            held = [w for w in wanted if w not in relaxed_set]
+            held = [w for w in rest if w not in relaxed_set and w not in forced]
             limit = [-totalizer.rhs[bound]] if totalizer and bound < len(relaxed) else []
             if self.feasible([*held, *limit]):
-                self.assumptions.extend([*held, *limit])
-                return len(forced) + bound
+                return bound
             core = set(self.solver.core())
             fresh = [w for w in held if w in core]
             if len(fresh) == 1 and not (set(limit) & core):
                 self.assumptions.append(-fresh[0])  # false in every solution
-                forced.append(fresh[0])
-                wanted = [w for w in wanted if w != fresh[0]]
+                forced.add(fresh[0])
             elif fresh:
                 relaxed.extend(fresh)
-                totalizer = self._totalizer([-w for w in relaxed])
+                totalizer = self._totalizer([-w for w in relaxed], len(relaxed))
             else:
                 bound += 1
                 if bound > len(relaxed):
                     raise AssertionError("the decisions so far became unsatisfiable")
 
-    def _totalizer(self, lits: list[int]) -> ITotalizer:
-        tot = ITotalizer(lits=lits, ubound=len(lits), top_id=self.formula.nvars)
+    def _keep_first(self, rest: list[int], bound: int) -> set[int]:
+        """Fix the canonical optimum: exactly ``bound`` of ``rest`` false, and
+        each literal true if it can be, given the ones before it (the
+        lexicographic choice). The longest prefix that can all be true is
+        found core-guided; the literal after it must be false."""
+        totalizer = self._totalizer([-w for w in rest], bound)
+        fixed = [-totalizer.rhs[bound]]  # at most ``bound`` false
+        false: set[int] = set()
+        i = 0
+        while i < len(rest):
+            if len(false) == bound:
+                fixed.extend(rest[i:])
+                break
+            fits = self._longest_prefix(rest[i:], fixed)
+            fixed.extend(rest[i : i + fits])
+            i += fits
+            if i < len(rest):
+                fixed.append(-rest[i])
+                false.add(rest[i])
+                i += 1
+        if not self.feasible(fixed):
+            raise AssertionError("the canonical choice became unsatisfiable")
+        self.assumptions.extend(fixed)
+        return false
+
+    def _longest_prefix(self, lits: list[int], fixed: list[int]) -> int:
+        """The largest k such that lits[:k] can all be true with ``fixed``. When
+        lits[:hi] cannot, the last of them in the core ends every longer
+        prefix, so the next try stops before it."""
+        hi = len(lits)
+        while not self.feasible([*fixed, *lits[:hi]]):
+            core = set(self.solver.core())
+            in_core = [j for j in range(hi) if lits[j] in core]
+            if not in_core:
+                raise AssertionError("the decisions so far became unsatisfiable")
+            hi = in_core[-1]
+        return hi
+
+    def _totalizer(self, lits: list[int], ubound: int) -> ITotalizer:
+        """Counts how many of ``lits`` are true, up to ``ubound``: ``rhs[k]`` is
+        implied when more than k are."""
+        tot = ITotalizer(lits=lits, ubound=ubound, top_id=self.formula.nvars)
         self.formula.keys.extend([None] * (tot.top_id - self.formula.nvars))
         for clause in tot.cnf.clauses:
             self.solver.add(clause)

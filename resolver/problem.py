@@ -78,6 +78,8 @@ class SharedProblem:
         self._matching: dict[tuple[str, Version], list[Package]] = {}
         self._depth: dict[str, int] = {}
         self._newest: dict[str, Package | None] = {}
+        self._incorporating_index: dict[str, list[tuple[Package, Version]]] | None = None
+        self._downgrade_sources: dict[int, list[Package]] = {}
 
     def deps(self, pkg: Package) -> tuple[Dependency, ...]:
         """pkg's dependencies that apply to this class (variant and facet tags)."""
@@ -156,6 +158,38 @@ class SharedProblem:
                 if incs:
                     self._incorporations[stem] = incs
         return self._incorporations
+
+    def downgrade_sources(self, inst: Package) -> list[Package]:
+        """Class incorporations that would allow a version of ``inst``'s stem
+        older than ``inst`` (ips-semantics 7.4), memoised per installed
+        package: most images of a class have none, and then need no closure."""
+        got = self._downgrade_sources.get(id(inst))
+        if got is None:
+            got = [
+                inc
+                for inc, want in self._incorporating().get(inst.stem, ())
+                if not inst.fmri.version.matches(want)  # type: ignore[union-attr]
+                and any(
+                    p.publisher == inc.publisher
+                    and p.fmri.version < inst.fmri.version  # type: ignore[operator]
+                    and _hold_allows(p, inc)
+                    for p in self.matching(inst.stem, want)
+                )
+            ]
+            self._downgrade_sources[id(inst)] = got
+        return got
+
+    def _incorporating(self) -> dict[str, list[tuple[Package, Version]]]:
+        """Per stem, the class incorporations that incorporate it, at which version."""
+        if self._incorporating_index is None:
+            index: dict[str, list[tuple[Package, Version]]] = {}
+            for incs in self.incorporations().values():
+                for inc in incs:
+                    for dep in self.deps(inc):
+                        if dep.type is DepType.INCORPORATE and dep.fmri.version is not None:
+                            index.setdefault(dep.fmri.stem, []).append((inc, dep.fmri.version))
+            self._incorporating_index = index
+        return self._incorporating_index
 
     def matching(self, stem: str, want: Version) -> list[Package]:
         """Catalog versions of ``stem`` matching ``want`` at its precision (memoised)."""
@@ -308,6 +342,12 @@ class ImageProblem:
         requested versions; recursively for the downgrades they allow
         (nested incorporations)."""
         if self.request.relax_all:
+            if not any(
+                not self.older_than_installed(inc)
+                for p in self.installed.values()
+                for inc in self.shared.downgrade_sources(p)
+            ):
+                return  # no incorporation this image could have would allow one
             sources = self._possible_incorporations()
         else:
             sources = [p for versions in self.request.proposed.values() for p in versions]
@@ -347,15 +387,14 @@ class ImageProblem:
         inst = self.installed.get(stem)
         if inst is None or inst.fmri.version.matches(want):  # type: ignore[union-attr]
             return
-        allowed = self.downgrades.setdefault(stem, set())
         for p in self.shared.matching(stem, want):
             if (
                 p.publisher == inc.publisher
                 and p.fmri.version < inst.fmri.version  # type: ignore[operator]
                 and _hold_allows(p, inc)
-                and id(p) not in allowed
+                and id(p) not in self.downgrades.get(stem, ())
             ):
-                allowed.add(id(p))
+                self.downgrades.setdefault(stem, set()).add(id(p))
                 if p.is_incorporation:
                     sources.append(p)
 

@@ -76,7 +76,7 @@ class Assumptions:
             if not k:
                 continue
             origin = Origin("installed", self.name, _note(p, stem), inst)
-            if stem in p.downgrades or stem in p.request.proposed:
+            if p.downgrades.get(stem) or stem in p.request.proposed:
                 for v in versions[:k]:  # downgrades allowed: one by one
                     if p.older_than_installed(v):
                         self.early_out.add(enc.x(v))
