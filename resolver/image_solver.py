@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress
+from operator import itemgetter
 
 from resolver.encode.assume import Assumptions
 from resolver.encode.context import PARENT, ClassEncoding
@@ -17,6 +19,8 @@ from resolver.objective import Optimizer, Oracle
 from resolver.plan import HeldBack
 from resolver.problem import ImageProblem, SharedProblem
 from resolver.sat import Formula, Origin, SatSolver
+
+_POSITIVE = (0).__lt__  # a model's literal is true
 
 #: dependency types through which a package keeps a renamed one installed
 _NEEDS = frozenset(
@@ -67,14 +71,28 @@ class ClassSolve:
         #: literals some image had to give up (likely so in the next image)
         self.failed_tops: set[int] = set()
         self.forced: set[int] = set()
-        self._by_var: dict[int, Package] | None = None
+        self._packages: list[Package] | None = None
+        self._values: Callable[[list[int]], Sequence[int]] | None = None
+        self._absent: list[tuple[str, int]] | None = None
 
-    def packages_by_var(self) -> dict[int, Package]:
-        if self._by_var is None:
-            self._by_var = {
-                self.enc.x(p): p for versions in self.shared.candidates.values() for p in versions
-            }
-        return self._by_var
+    def chosen(self, model: list[int]) -> dict[str, Package]:
+        """The packages true in a model, by stem. The class's package variables
+        are read in one C-level pass (itemgetter), then filtered (compress):
+        a model has tens of thousands of variables, an image about a thousand
+        true packages, and this runs a few times per image."""
+        if self._packages is None or self._values is None:
+            self._packages = [p for versions in self.shared.candidates.values() for p in versions]
+            index = [self.enc.x(p) - 1 for p in self._packages]
+            self._values = itemgetter(*index) if len(index) > 1 else (lambda m: [m[i] for i in index])
+        if len(model) < self.formula.nvars:  # variables the solver never saw are false
+            model = [*model, *range(-len(model) - 1, -self.formula.nvars - 1, -1)]
+        return {pkg.stem: pkg for pkg in compress(self._packages, map(_POSITIVE, self._values(model)))}
+
+    def absent_literals(self) -> list[tuple[str, int]]:
+        """Per candidate stem in name order: the literal "no version installed"."""
+        if self._absent is None:
+            self._absent = [(s, -self.enc.any_of(s)) for s in sorted(self.shared.candidates)]
+        return self._absent
 
     def parent_assumptions(self, parent_set: set[Fmri]) -> list[int]:
         """Values of the parent literals for a fixed global-zone plan."""
@@ -119,45 +137,30 @@ class ImageRun:
     def optimise(
         self, parent_lits: Sequence[int] = (), oracle: Oracle | None = None
     ) -> tuple[Selection, Optimizer]:
-        """Run the objective's stages; the result is optimal for them."""
-        phases = self._phases()
-        self.cls.solver.set_phases(phases)
-        try:
-            opt = self._optimizer(parent_lits, oracle)
-            requested = self.requested()
-            order = self._priority(requested)
-            depth = self.cls.shared.incorporation_depth
-            incorporations = [s for s in order if depth(s) > 0]
-            self._maximize(opt, incorporations)
-            opt.refresh()  # the incorporations decided pin much: propagate again
-            self._maximize(opt, order[len(incorporations) :])
-            self._least_change(opt, requested)
-            done = set(requested)
-            while todo := self._movable(opt, done):
-                self._maximize(opt, self._priority(todo))  # a choice may add stems: repeat
-                done |= todo
-            chosen = self.chosen(opt.model)
-            return Selection(chosen, self.post_process(chosen)), opt
-        finally:
-            self.cls.solver.set_phases([-abs(lit) for lit in phases])
+        """Run the objective's stages; the result is optimal for them, and
+        independent of what the class's solver did before."""
+        opt = self._optimizer(parent_lits, oracle)
+        requested = self.requested()
+        order = self._priority(requested)
+        depth = self.cls.shared.incorporation_depth
+        incorporations = [s for s in order if depth(s) > 0]
+        self._maximize(opt, incorporations)
+        opt.refresh()  # the incorporations decided pin much: propagate again
+        self._maximize(opt, order[len(incorporations) :])
+        self._least_change(opt, requested)
+        done = set(requested)
+        while todo := self._movable(opt, done):
+            self._maximize(opt, self._priority(todo))  # a choice may add stems: repeat
+            done |= todo
+        chosen = self.chosen(opt.model)
+        return Selection(chosen, self.post_process(chosen)), opt
 
     def _maximize(self, opt: Optimizer, stems: list[str]) -> None:
         """Each stem as new as possible, in priority order."""
+        if not stems and opt.model:
+            return  # nothing to do, and feasibility is known
         ladders = [self.assumed.ladder(stem) for stem in stems]
         self.cls.failed_tops |= opt.maximize_all(ladders, self.cls.failed_tops)
-
-    def _phases(self) -> list[int]:
-        """Prefer installed versions, and the newest for requested stems."""
-        p, out = self.problem, []
-        requested = self.requested()
-        for stem, inst in p.installed.items():
-            if stem not in requested and any(inst is c for c in self.cls.shared.candidates.get(stem, ())):
-                out.append(self.x(inst))
-        for stem in requested:
-            ladder = self.assumed.ladder(stem)
-            if ladder:
-                out.append(ladder[-1])
-        return out
 
     def _least_change(self, opt: Optimizer, requested: set[str]) -> None:
         """Fewest removed, then fewest changed, then fewest added."""
@@ -165,11 +168,7 @@ class ImageRun:
         others = [s for s in sorted(p.installed) if s not in requested and s not in p.removals]
         kept = [enc.live(s) for s in others if self.assumed.ladder(s)]
         same = [self.x(p.installed[s]) for s in others if self.x(p.installed[s]) not in self.assumed.excluded]
-        absent = [
-            -enc.any_of(s)
-            for s in sorted(self.cls.shared.candidates)
-            if s not in p.installed and s not in requested
-        ]
+        absent = [lit for s, lit in self.cls.absent_literals() if s not in p.installed and s not in requested]
         for wanted in (kept, same, absent):
             self.cls.forced |= opt.satisfy_most(wanted, self.cls.forced)
 
@@ -180,10 +179,9 @@ class ImageRun:
         chosen = self.chosen(opt.model)
         installed = self.problem.installed
         out = {s for s, pkg in chosen.items() if pkg is not installed.get(s)}
+        alternatives = self.cls.shared.alternatives
         for pkg in chosen.values():
-            for dep in self.problem.deps(pkg):
-                if dep.type in (DepType.REQUIRE_ANY, DepType.GROUP_ANY):
-                    out.update(f.stem for f in dep.fmris if f.stem not in installed)
+            out.update(s for s in alternatives(pkg) if s not in installed)
         return out - done
 
     def _priority(self, stems: set[str]) -> list[str]:
@@ -194,15 +192,8 @@ class ImageRun:
     # -- results ---------------------------------------------------------------------------
 
     def chosen(self, model: list[int]) -> dict[str, Package]:
-        """The packages true in a model (read from its true variables)."""
-        by_var = self.cls.packages_by_var()
-        out: dict[str, Package] = {}
-        for lit in model:
-            if lit > 0:
-                pkg = by_var.get(lit)
-                if pkg is not None:
-                    out[pkg.stem] = pkg
-        return out
+        """The packages true in a model."""
+        return self.cls.chosen(model)
 
     def post_process(self, chosen: dict[str, Package]) -> dict[str, Package]:
         """Drop obsolete packages, and renamed ones nothing needs (ips-semantics 6.1, 7.6)."""

@@ -12,13 +12,16 @@ optimality with one incremental SAT solver and assumptions.
 4. packages that moved or were added are as new as possible (as in 2), and
    so are the alternatives of require-any and group-any dependencies (ties go
    to the first stem); repeated until no stem is newly added;
-5. ties fall to the order above and to a canonical formula, so the same
-   input always gives the same plan. (Known limit: when several sets of
-   changed packages are equally small, which one 3 picks can depend on what
-   the shared solver learned from earlier images of its class.)
+5. ties fall to the order above: when several sets of changes are equally
+   small, 3 keeps earlier stems (by name) unchanged first.
 
 Each decision becomes an assumption for the next, so the result is optimal
-for the order of criteria, not a local optimum.
+for the order of criteria, not a local optimum. Every stage's answer is
+defined by the formula and the decisions alone (a lexicographic optimum), so
+a plan never depends on what a shared solver learned from other images, nor
+on the order images are solved in. The stages certify their answers in bulk
+(one call confirms many ladders at their top, or many literals forced), so
+an image costs a few solver calls, not one or two per package.
 """
 
 from __future__ import annotations
@@ -212,6 +215,8 @@ class Optimizer:
            search met first: earlier literals of ``wanted`` are kept true first
            (``_keep_first``). The answer depends on the formula and the
            decisions alone, never on what the solver learned before."""
+        if not wanted:
+            return set()
         self._implied_cache = None
         implied = self._implied()
         forced = {w for w in wanted if -w in implied}

@@ -73,6 +73,7 @@ class SharedProblem:
         self.lax_parent: set[int] = set()
         self.candidates: dict[str, list[Package]] = {}
         self._deps: dict[int, tuple[Dependency, ...]] = {}
+        self._alternatives: dict[int, tuple[str, ...]] = {}
         self._ranks = {p.name: i for i, p in enumerate(image.publishers)}
         self._incorporations: dict[str, list[Package]] | None = None
         self._matching: dict[tuple[str, Version], list[Package]] = {}
@@ -88,6 +89,19 @@ class SharedProblem:
         if got is None:
             got = tuple(d for d in pkg.depends if self.filter.allows(d.tags))
             self._deps[key] = got
+        return got
+
+    def alternatives(self, pkg: Package) -> tuple[str, ...]:
+        """The stems pkg's require-any and group-any dependencies name (memoised)."""
+        got = self._alternatives.get(id(pkg))
+        if got is None:
+            got = tuple(
+                f.stem
+                for d in self.deps(pkg)
+                if d.type in (DepType.REQUIRE_ANY, DepType.GROUP_ANY)
+                for f in d.fmris
+            )
+            self._alternatives[id(pkg)] = got
         return got
 
     def rank(self, publisher: str) -> int:
@@ -161,22 +175,24 @@ class SharedProblem:
 
     def downgrade_sources(self, inst: Package) -> list[Package]:
         """Class incorporations that would allow a version of ``inst``'s stem
-        older than ``inst`` (ips-semantics 7.4), memoised per installed
-        package: most images of a class have none, and then need no closure."""
+        older than ``inst`` (ips-semantics 7.4), the newest per incorporation
+        stem (if that one is older than an image's installed one, so are the
+        rest); memoised per installed package. Most images of a class can
+        have none of them, and then need no closure."""
         got = self._downgrade_sources.get(id(inst))
         if got is None:
-            got = [
-                inc
-                for inc, want in self._incorporating().get(inst.stem, ())
-                if not inst.fmri.version.matches(want)  # type: ignore[union-attr]
-                and any(
+            newest: dict[str, Package] = {}
+            for inc, want in self._incorporating().get(inst.stem, ()):
+                if not inst.fmri.version.matches(want) and any(  # type: ignore[union-attr]
                     p.publisher == inc.publisher
                     and p.fmri.version < inst.fmri.version  # type: ignore[operator]
                     and _hold_allows(p, inc)
                     for p in self.matching(inst.stem, want)
-                )
-            ]
-            self._downgrade_sources[id(inst)] = got
+                ):
+                    have = newest.get(inc.stem)
+                    if have is None or have.fmri.version < inc.fmri.version:  # type: ignore[operator]
+                        newest[inc.stem] = inc
+            got = self._downgrade_sources[id(inst)] = list(newest.values())
         return got
 
     def _incorporating(self) -> dict[str, list[tuple[Package, Version]]]:

@@ -17,7 +17,7 @@ from pysat.solvers import Solver
 from resolver.errors import SolveTimeout
 from resolver.model import Dependency, Package
 
-SOLVER_NAME = "glucose4"  # honours phase hints (CaDiCaL through pysat does not)
+SOLVER_NAME = "maplechrono"  # honours phase hints (CaDiCaL through pysat does not)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -532,3 +532,24 @@ def test_identical_zones_get_identical_plans(case: Case) -> None:
         assert dict(z1.after) == dict(z3.after), describe(case)
         assert z1.signature() == z3.signature(), describe(case)
         assert [(h.stem, h.installed) for h in z1.held_back] == [(h.stem, h.installed) for h in z3.held_back]
+
+
+# -- 5. a zone's plan does not depend on the other zones or their order ---------------------------
+
+
+@settings(PROPERTY, max_examples=200)
+@given(cases())
+def test_zone_plans_do_not_depend_on_zone_order(case: Case) -> None:
+    """Zones of a class share one solver; what it learned from earlier zones
+    must not change a later zone's plan (every stage is a canonical optimum)."""
+    if len(case.zones) < 2:
+        reject()
+    flipped = replace(case, zones=case.zones[::-1])
+    for parent_first in (False, True):
+        one, two = plan_of(case, parent_first), plan_of(flipped, parent_first)
+        assert one.outcome is two.outcome, describe(case)
+        if one.outcome is Outcome.FAIL:
+            continue
+        for z in case.zones:
+            assert dict(one.images[z.name].after) == dict(two.images[z.name].after), describe(case)
+        assert dict(one.images[GZ].after) == dict(two.images[GZ].after), describe(case)

@@ -30,6 +30,7 @@ class Assumptions:
         self.late_out: set[int] = set()
         self._build()
         self.excluded = self.early_out | self.late_out
+        self._ladders: dict[str, list[int]] = {}
 
     @property
     def lits(self) -> list[int]:
@@ -158,12 +159,16 @@ class Assumptions:
             self._add(lit if drop else -lit, Origin("selector", self.name, ""))
 
     def ladder(self, stem: str) -> list[int]:
-        """This image's candidates of ``stem`` as literals, least preferred first."""
-        return [
-            lit
-            for pkg in self.enc.shared.candidates.get(stem, ())
-            if (lit := self.enc.x(pkg)) not in self.excluded
-        ]
+        """This image's candidates of ``stem`` as literals, least preferred
+        first (memoised; callers do not change it)."""
+        got = self._ladders.get(stem)
+        if got is None:
+            got = self._ladders[stem] = [
+                lit
+                for pkg in self.enc.shared.candidates.get(stem, ())
+                if (lit := self.enc.x(pkg)) not in self.excluded
+            ]
+        return got
 
 
 def _multi_publisher(versions: list[Package], inst: Package) -> bool:
