@@ -26,6 +26,7 @@ from resolver.image_solver import Selection
 from resolver.model import Brand, DepType, Fleet, Image, Operation, Package, Verb
 from resolver.patterns import StemIndex
 from resolver.plan import ImagePlan, Outcome, Result
+from resolver.progress import Progress
 from resolver.requests import build_requests, run_image
 from resolver.solve import FleetSolver, check_publishers, parent_dep_met
 from resolver.varcet import VarcetFilter
@@ -34,8 +35,19 @@ from resolver.verify import Verifier
 _PLAN_ERRORS = (NoSolution, MatchError, PublisherConfigError, NotAllowedError, SolveTimeout)
 
 
-def plan(fleet: Fleet, catalog: Catalog, op: Operation, *, explain: bool = True) -> Result:
-    """Plan ``op`` on ``fleet`` with packages from ``catalog``."""
+def plan(
+    fleet: Fleet,
+    catalog: Catalog,
+    op: Operation,
+    *,
+    explain: bool = True,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> Result:
+    """Plan ``op`` on ``fleet`` with packages from ``catalog``. ``jobs``: worker
+    processes for the zones (None: one per CPU when there are enough zones);
+    the plan is the same for any number. ``progress`` hears about encoding and
+    solving."""
     started = time.perf_counter()
     deadline = time.monotonic() + op.timeout if op.timeout else None
     index = StemIndex(catalog.stems())
@@ -46,7 +58,7 @@ def plan(fleet: Fleet, catalog: Catalog, op: Operation, *, explain: bool = True)
         if op.verb is Verb.AUDIT:
             return audit(fleet, catalog, op, before)
         requests = build_requests(fleet, catalog, index, op)
-        solver = FleetSolver(fleet, catalog, index, op, requests, deadline)
+        solver = FleetSolver(fleet, catalog, index, op, requests, deadline, jobs, progress)
         fleet_plan = solver.plan(here, explain)
     except _PLAN_ERRORS as err:
         return _failed(fleet, op, before, err)

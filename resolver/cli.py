@@ -108,6 +108,17 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    """``--jobs``: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    return value
+
+
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     """Options every planning verb and audit share: input, output, diagnostics."""
     group = parser.add_argument_group("input and output")
@@ -132,6 +143,12 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         type=_positive_seconds,
         metavar="S",
         help="give up cleanly after S seconds (exit 1)",
+    )
+    group.add_argument(
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        help="solve zones in N worker processes (default: one per CPU, for fleets big enough)",
     )
     group.add_argument(
         "-v",
@@ -380,7 +397,7 @@ def solve(ns: argparse.Namespace, op: Operation, progress: Reporter, context: Co
     context.stats.update(images=len(fleet.images), packages=len(catalog))
     if op.timeout is not None:  # the solver gets what is left of the budget
         op = replace(op, timeout=max(op.timeout - _seconds(begun), 0.001))
-    return _timed(context, "plan", lambda: _plan(fleet, catalog, op))
+    return _timed(context, "plan", lambda: _plan(fleet, catalog, op, getattr(ns, "jobs", None), progress))
 
 
 def _timed(context: Context, phase: str, work: Callable[[], T]) -> T:
@@ -402,11 +419,11 @@ def _load_catalog(fleet: Fleet, cache_dir: str | bool | None, progress: Reporter
     return load_catalog(fleet, cache_dir=cache_dir, progress=progress)
 
 
-def _plan(fleet: Fleet, catalog: Catalog, op: Operation) -> Result:
+def _plan(fleet: Fleet, catalog: Catalog, op: Operation, jobs: int | None, progress: Reporter) -> Result:
     """The solver's answer (resolver.api)."""
     from resolver.api import plan
 
-    return plan(fleet, catalog, op)
+    return plan(fleet, catalog, op, jobs=jobs, progress=progress)
 
 
 def load_fleet_file(path: str) -> Fleet:

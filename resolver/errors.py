@@ -58,8 +58,20 @@ class ZonesolveError(Exception):
         self.message = message
         self.image = image
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle by state, not by constructor arguments (subclasses take
+        different ones): errors travel back from worker processes."""
+        return (_restore, (type(self), self.args, self.__dict__))
+
     def to_json(self) -> dict[str, object]:
         return {"kind": self.kind, "message": self.message, "image": self.image}
+
+
+def _restore(cls: type[ZonesolveError], args: tuple[object, ...], state: dict[str, object]) -> ZonesolveError:
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
 
 
 class FmriError(ValueError):

@@ -13,6 +13,10 @@ against the global zone's final plan; zones are independent of each other.
 
 ``--parent-first`` reproduces pkg(5): the global zone alone, then each zone
 against it, failing if one cannot follow.
+
+Once the global zone is planned, zones are solved in worker processes
+(resolver.workers); every zone's plan is a canonical optimum, so the answer
+is the same for any number of workers.
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ from resolver.image_solver import ClassSolve, ImageRun, Selection
 from resolver.model import Brand, Dependency, DepType, Fleet, Image, Operation, Package
 from resolver.objective import Oracle
 from resolver.patterns import StemIndex
+from resolver.plan import HeldBack
 from resolver.problem import ImageProblem, Request, SharedProblem, class_key
+from resolver.progress import Progress
 from resolver.sat import Origin
 from resolver.varcet import VarcetFilter
+from resolver.workers import run_all
 
 
 @dataclass
@@ -50,6 +57,18 @@ class Prepared:
     gz_run: ImageRun
     zones: list[ImageRun]
     members: dict[int, list[Image]]  # id(run) -> the zones it stands for
+
+
+#: a zone's selection as a worker sends it back: chosen FMRIs, final stems, held back
+_Packed = tuple[tuple[Fmri, ...], tuple[str, ...], tuple[HeldBack, ...]]
+
+
+def _pack(selection: Selection) -> _Packed:
+    return (
+        tuple(p.fmri for p in selection.chosen.values()),
+        tuple(selection.final),
+        selection.held_back,
+    )
 
 
 def check_publishers(fleet: Fleet, images: list[Image]) -> None:
@@ -100,7 +119,11 @@ class FleetSolver:
         op: Operation,
         requests: Mapping[str, Request],
         deadline: float | None = None,
+        jobs: int | None = None,
+        progress: Progress | None = None,
     ) -> None:
+        self.jobs = jobs  # worker processes for the zones (None: as many as CPUs)
+        self.progress = progress
         self.fleet = fleet
         self.catalog = catalog
         self.index = index
@@ -162,6 +185,8 @@ class FleetSolver:
                 run = ImageRun(cls, problem)
                 for image in same:
                     runs[image.name] = run
+                if self.progress:
+                    self.progress("encoding", len(runs), len(images))
         return runs
 
     # -- entry points -----------------------------------------------------------------
@@ -229,13 +254,28 @@ class FleetSolver:
         gz_selection = self._solve_global(gz_run, oracle, explain)
         gz_set = {p.fmri for p in gz_selection.final.values()}
         plan = FleetPlan({gz_run.name: gz_selection}, self.stats)
-        for run in prepared.zones:
-            members = prepared.members[id(run)]
-            selection = self._solve_zone(run, gz_set, gz_run.name, explain, members)
-            for member in members:
+        zones = prepared.zones
+
+        def solve_zone(i: int) -> _Packed:
+            run = zones[i]
+            return _pack(self._solve_zone(run, gz_set, gz_run.name, explain, prepared.members[id(run)]))
+
+        packed = run_all(solve_zone, len(zones), self.jobs, self.progress)
+        for run, result in zip(zones, packed, strict=True):
+            selection = self._unpack(result)
+            for member in prepared.members[id(run)]:
                 plan.selections[member.name] = selection
         self.stats["solve-seconds"] = round(time.perf_counter() - t1, 4)
         return plan
+
+    def _unpack(self, packed: _Packed) -> Selection:
+        chosen_fmris, final_stems, held_back = packed
+        chosen = {}
+        for fmri in chosen_fmris:
+            pkg = self.catalog.get(fmri)
+            assert pkg is not None, fmri
+            chosen[pkg.stem] = pkg
+        return Selection(chosen, {s: chosen[s] for s in final_stems}, held_back)
 
     # -- the global zone -------------------------------------------------------------------
 

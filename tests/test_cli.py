@@ -106,6 +106,8 @@ def test_top_level_help_and_version(run_cli: RunCli) -> None:
         ["update", "--format", "yaml"],
         ["update", "--timeout", "-1"],
         ["update", "--timeout", "soon"],
+        ["update", "--jobs", "0"],
+        ["update", "--jobs", "two"],
         ["update", "--cache-dir", "x", "--no-cache"],
         ["audit", "-r"],
         ["audit", "--format", "pkg-parsable"],
@@ -134,6 +136,22 @@ def test_options_become_the_operation(run_cli: RunCli, monkeypatch: pytest.Monke
             timeout=30.0,
         )
     ]
+
+
+def test_jobs_reach_the_planner(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import resolver.api
+
+    real, seen = resolver.api.plan, []
+
+    def plan(*args: Any, jobs: int | None = None, **kw: Any) -> Result:
+        seen.append(jobs)
+        return real(*args, jobs=jobs, **kw)
+
+    monkeypatch.setattr(resolver.api, "plan", plan)
+    fleet = str(Path(__file__).resolve().parent.parent / "manifests" / "demo-fleet.toml")
+    assert run_cli("update", "-r", "--fleet", fleet, "--no-cache", "--jobs", "3").code == 0
+    assert run_cli("update", "-r", "--fleet", fleet, "--no-cache").code == 0
+    assert seen == [3, None]
 
 
 # ---------------------------------------------------------------------------
