@@ -141,12 +141,7 @@ class ImageRun:
         independent of what the class's solver did before."""
         opt = self._optimizer(parent_lits, oracle)
         requested = self.requested()
-        order = self._priority(requested)
-        depth = self.cls.shared.incorporation_depth
-        incorporations = [s for s in order if depth(s) > 0]
-        self._maximize(opt, incorporations)
-        opt.refresh()  # the incorporations decided pin much: propagate again
-        self._maximize(opt, order[len(incorporations) :])
+        self._maximize(opt, self._priority(requested))
         self._least_change(opt, requested)
         done = set(requested)
         while todo := self._movable(opt, done):

@@ -79,11 +79,6 @@ class Optimizer:
         """The literal's value in the current model (unknown variables are false)."""
         return self._holds(lit, self.model)
 
-    def refresh(self) -> None:
-        """Recompute what the decisions imply (after decisions that pin much,
-        such as incorporations); until then a stale, smaller set is used."""
-        self._implied_cache = None
-
     def _implied(self) -> set[int]:
         """Literals the decisions so far imply (a subset, as decisions only grow)."""
         if self._implied_cache is None:

@@ -24,7 +24,7 @@ from resolver.model import Dependency, Package
 SOLVER_NAME = "maplechrono"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)  # not frozen: made thousands of times per image, and never changed
 class Origin:
     """Where a group of clauses comes from. ``say`` is the sentence for
     people, or a function making it: most origins are never read, so the

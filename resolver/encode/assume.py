@@ -70,21 +70,18 @@ class Assumptions:
         for stem, inst in sorted(p.installed.items()):
             if stem in p.removals:
                 continue
-            versions = enc.shared.candidates.get(stem, [])
-            k = 0
-            while k < len(versions) and versions[k].fmri.version < inst.fmri.version:  # type: ignore[operator]
-                k += 1
+            k, older = enc.below(inst)
             if not k:
                 continue
             origin = Origin("installed", self.name, _note(p, stem), inst)
             if p.downgrades.get(stem) or stem in p.request.proposed:
-                for v in versions[:k]:  # downgrades allowed: one by one
+                for v in enc.shared.candidates[stem][:k]:  # downgrades allowed: one by one
                     if p.older_than_installed(v):
                         self.early_out.add(enc.x(v))
                         self._add(-enc.x(v), origin)
             else:
                 self._add(enc.floor(stem, k), origin)
-                self.early_out.update(enc.x(v) for v in versions[:k])
+                self.early_out.update(older)
 
     def _exclusions(self) -> None:
         """Every other reason a candidate is off limits for this image."""

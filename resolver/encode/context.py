@@ -39,6 +39,7 @@ class ClassEncoding:
         self._cache: dict[tuple[object, ...], list[int]] = {}
         self._selectors: dict[tuple[str, str, int], int] = {}
         self._pins: dict[tuple[str, str, Version], int] = {}
+        self._below: dict[int, tuple[int, tuple[int, ...]]] = {}
         self.group_targets: set[tuple[str, str]] = set()
         self.group_any_sets: set[tuple[str, ...]] = set()
 
@@ -65,6 +66,18 @@ class ClassEncoding:
             lit = self.formula.var((self.name, pkg.fmri))
             self._lits[id(pkg)] = lit
         return lit
+
+    def below(self, inst: Package) -> tuple[int, tuple[int, ...]]:
+        """How many candidates of inst's stem are older than ``inst``, and their
+        literals (memoised per package: zones share installed packages)."""
+        got = self._below.get(id(inst))
+        if got is None:
+            versions = self.shared.candidates.get(inst.stem, [])
+            k = 0
+            while k < len(versions) and versions[k].fmri.version < inst.fmri.version:  # type: ignore[operator]
+                k += 1
+            got = self._below[id(inst)] = (k, tuple(self.x(v) for v in versions[:k]))
+        return got
 
     def in_parent(self, pkg: Package) -> int:
         """Literal: the parent image has ``pkg`` installed."""
