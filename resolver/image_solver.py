@@ -71,7 +71,7 @@ class ClassSolve:
         #: literals some image had to give up (likely so in the next image)
         self.failed_tops: set[int] = set()
         self.forced: set[int] = set()
-        self._packages: list[Package] | None = None
+        self._packages: list[tuple[str, Package]] | None = None
         self._values: Callable[[list[int]], Sequence[int]] | None = None
         self._absent: list[tuple[str, int]] | None = None
 
@@ -81,12 +81,12 @@ class ClassSolve:
         a model has tens of thousands of variables, an image about a thousand
         true packages, and this runs a few times per image."""
         if self._packages is None or self._values is None:
-            self._packages = [p for versions in self.shared.candidates.values() for p in versions]
-            index = [self.enc.x(p) - 1 for p in self._packages]
+            self._packages = [(p.stem, p) for versions in self.shared.candidates.values() for p in versions]
+            index = [self.enc.x(p) - 1 for _, p in self._packages]
             self._values = itemgetter(*index) if len(index) > 1 else (lambda m: [m[i] for i in index])
         if len(model) < self.formula.nvars:  # variables the solver never saw are false
             model = [*model, *range(-len(model) - 1, -self.formula.nvars - 1, -1)]
-        return {pkg.stem: pkg for pkg in compress(self._packages, map(_POSITIVE, self._values(model)))}
+        return dict(compress(self._packages, map(_POSITIVE, self._values(model))))
 
     def absent_literals(self) -> list[tuple[str, int]]:
         """Per candidate stem in name order: the literal "no version installed"."""
@@ -174,9 +174,11 @@ class ImageRun:
         chosen = self.chosen(opt.model)
         installed = self.problem.installed
         out = {s for s, pkg in chosen.items() if pkg is not installed.get(s)}
-        alternatives = self.cls.shared.alternatives
+        alternatives = self.cls.shared.alternatives()
         for pkg in chosen.values():
-            out.update(s for s in alternatives(pkg) if s not in installed)
+            stems = alternatives.get(id(pkg))
+            if stems:
+                out.update(s for s in stems if s not in installed)
         return out - done
 
     def _priority(self, stems: set[str]) -> list[str]:
@@ -193,6 +195,8 @@ class ImageRun:
     def post_process(self, chosen: dict[str, Package]) -> dict[str, Package]:
         """Drop obsolete packages, and renamed ones nothing needs (ips-semantics 6.1, 7.6)."""
         live = {s: p for s, p in chosen.items() if not p.obsolete}
+        if not any(p.renamed for p in live.values()):
+            return live
         needed: set[str] = set()
         changed = True
         while changed:

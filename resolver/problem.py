@@ -73,7 +73,7 @@ class SharedProblem:
         self.lax_parent: set[int] = set()
         self.candidates: dict[str, list[Package]] = {}
         self._deps: dict[int, tuple[Dependency, ...]] = {}
-        self._alternatives: dict[int, tuple[str, ...]] = {}
+        self._alternatives: dict[int, tuple[str, ...]] | None = None
         self._ranks = {p.name: i for i, p in enumerate(image.publishers)}
         self._incorporations: dict[str, list[Package]] | None = None
         self._matching: dict[tuple[str, Version], list[Package]] = {}
@@ -91,18 +91,22 @@ class SharedProblem:
             self._deps[key] = got
         return got
 
-    def alternatives(self, pkg: Package) -> tuple[str, ...]:
-        """The stems pkg's require-any and group-any dependencies name (memoised)."""
-        got = self._alternatives.get(id(pkg))
-        if got is None:
-            got = tuple(
-                f.stem
-                for d in self.deps(pkg)
-                if d.type in (DepType.REQUIRE_ANY, DepType.GROUP_ANY)
-                for f in d.fmris
-            )
-            self._alternatives[id(pkg)] = got
-        return got
+    def alternatives(self) -> dict[int, tuple[str, ...]]:
+        """For candidates with require-any or group-any dependencies (by id):
+        the stems those name. Computed once, after the closure."""
+        if self._alternatives is None:
+            self._alternatives = {}
+            for versions in self.candidates.values():
+                for pkg in versions:
+                    stems = tuple(
+                        f.stem
+                        for d in self.deps(pkg)
+                        if d.type in (DepType.REQUIRE_ANY, DepType.GROUP_ANY)
+                        for f in d.fmris
+                    )
+                    if stems:
+                        self._alternatives[id(pkg)] = stems
+        return self._alternatives
 
     def rank(self, publisher: str) -> int:
         return self._ranks.get(publisher, 1000)

@@ -160,11 +160,8 @@ class Assumptions:
         first (memoised; callers do not change it)."""
         got = self._ladders.get(stem)
         if got is None:
-            got = self._ladders[stem] = [
-                lit
-                for pkg in self.enc.shared.candidates.get(stem, ())
-                if (lit := self.enc.x(pkg)) not in self.excluded
-            ]
+            excluded = self.excluded
+            got = self._ladders[stem] = [lit for lit in self.enc.versions(stem) if lit not in excluded]
         return got
 
 

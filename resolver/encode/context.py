@@ -40,6 +40,7 @@ class ClassEncoding:
         self._selectors: dict[tuple[str, str, int], int] = {}
         self._pins: dict[tuple[str, str, Version], int] = {}
         self._below: dict[int, tuple[int, tuple[int, ...]]] = {}
+        self._versions: dict[str, tuple[int, ...]] = {}
         self.group_targets: set[tuple[str, str]] = set()
         self.group_any_sets: set[tuple[str, ...]] = set()
 
@@ -66,6 +67,13 @@ class ClassEncoding:
             lit = self.formula.var((self.name, pkg.fmri))
             self._lits[id(pkg)] = lit
         return lit
+
+    def versions(self, stem: str) -> tuple[int, ...]:
+        """The literals of stem's candidates, oldest first (memoised)."""
+        got = self._versions.get(stem)
+        if got is None:
+            got = self._versions[stem] = tuple(self.x(p) for p in self.shared.candidates.get(stem, ()))
+        return got
 
     def below(self, inst: Package) -> tuple[int, tuple[int, ...]]:
         """How many candidates of inst's stem are older than ``inst``, and their
