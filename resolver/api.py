@@ -67,7 +67,7 @@ def plan(
     for name, selection in fleet_plan.selections.items():
         after[name] = selection.final
         chosen[name] = selection.chosen
-    problems = Verifier(fleet, catalog, index, requests, before, after, chosen).run()
+    problems = Verifier(fleet, catalog, index, requests, before, after, chosen).run(jobs)
     if problems:
         raise InternalError(
             "the plan failed the independent verifier (a zonesolve bug; please report it):\n  "

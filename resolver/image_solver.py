@@ -235,7 +235,7 @@ class ImageRun:
         if why:
             return f"{newest.fmri.short()}: {why}"
         ladder = self.assumed.ladder(stem)
-        core = opt.blocked.get(ladder[-1]) if ladder else None
+        core = opt.blocking_core(ladder[-1]) if ladder else None
         if not core:
             return "newer versions conflict with the rest of the plan"
         return self._core_reason(stem, core)

@@ -50,6 +50,8 @@ class Optimizer:
     model: list[int] = field(default_factory=list)
     #: for each ladder that could not reach its top: the core of that attempt
     blocked: dict[int, list[int]] = field(default_factory=dict)
+    #: tops confirmed in bulk (no core of their own): how many decisions there were
+    _failed_at: dict[int, int] = field(default_factory=dict)
     _implied_cache: set[int] | None = None
 
     def feasible(self, extra: Sequence[int] = ()) -> bool:
@@ -138,6 +140,7 @@ class Optimizer:
             if suspected:  # some top fails: try the usual suspects first
                 never = self._never_true(suspected)
                 failed |= {i for i, top in tops.items() if top in never}
+                self._failed_at.update(dict.fromkeys(never, len(self.assumptions)))
                 suspected = []
             elif len(hit) == 1:
                 failed.add(hit[0])
@@ -166,6 +169,18 @@ class Optimizer:
         for i, ladder in enumerate(ladders):
             self.maximize(ladder, known_failed=i in failed)
         return {tops[i] for i in failed}
+
+    def blocking_core(self, top: int) -> list[int] | None:
+        """Why ``top`` could not be reached: the core recorded when it failed,
+        or, for a top confirmed in bulk, the core of a solve made now with
+        the decisions of that moment (for explanations only)."""
+        if top in self.blocked:
+            return self.blocked[top]
+        count = self._failed_at.get(top)
+        if count is None or self.solver.solve([*self.assumptions[:count], top]):
+            return None
+        self.blocked[top] = self.solver.core()
+        return self.blocked[top]
 
     def _fix(self, ladder: Sequence[int], current: int) -> None:
         if current < 0:

@@ -16,6 +16,7 @@ from resolver.model import Brand, Dependency, DepType, Fleet, Image, Package
 from resolver.patterns import StemIndex, parse_pattern
 from resolver.problem import Request
 from resolver.varcet import VarcetFilter
+from resolver.workers import run_all
 
 Installed = Mapping[str, Package]
 
@@ -41,9 +42,15 @@ class Verifier:
         self.requests, self.before, self.after, self.chosen = requests, before, after, chosen
         self.problems: list[str] = []
 
-    def run(self) -> list[str]:
-        for image in self.fleet.images:
-            self._image(image)
+    def run(self, jobs: int | None = 1) -> list[str]:
+        """Every problem found, image by image (in ``jobs`` worker processes:
+        images are checked independently)."""
+        images = self.fleet.images
+        return [p for found in run_all(self._check, len(images), jobs, phase="verifying") for p in found]
+
+    def _check(self, i: int) -> list[str]:
+        self.problems = []
+        self._image(self.fleet.images[i])
         return self.problems
 
     def _fail(self, image: Image, text: str) -> None:

@@ -84,6 +84,9 @@ def test_maximize_all_is_the_greedy(problem: Problem, data: st.DataObject) -> No
     failed = bulk.maximize_all(ladders, suspects)
     assert _fixed_rungs(bulk, ladders) == best
     assert failed == {lad[-1] for lad, r in zip(ladders, best, strict=True) if r != len(lad) - 1} & failed
+    for top in failed:  # each has a reason, confirmed in bulk or not
+        core = bulk.blocking_core(top)
+        assert core is not None and top in core
 
 
 @settings(max_examples=300, deadline=None)
