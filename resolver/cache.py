@@ -26,6 +26,7 @@ import gc
 import hashlib
 import marshal
 import os
+import sys
 import tempfile
 import time
 import zlib
@@ -49,6 +50,8 @@ __all__ = [
     "default_cache_dir",
     "encode_packages",
     "gc_paused",
+    "load_document",
+    "store_document",
 ]
 
 #: Bump when the stored layout changes.
@@ -134,6 +137,33 @@ class Cache:
             return False
         crc = zlib.crc32(payload).to_bytes(4, "big")
         return _write_atomic(entry, _MAGIC + _digest(files) + crc + payload)
+
+
+def load_document(directory: Path, content: bytes) -> Any | None:
+    """The parsed form of a document (a fleet file) stored for ``content``, or None.
+    Keyed by a digest of the content itself and the Python version (tomllib's)."""
+    entry, key = _document_entry(directory, content)
+    try:
+        data = entry.read_bytes()
+        stored_key, value = marshal.loads(data)
+    except Exception:  # missing or damaged: a miss
+        return None
+    return value if stored_key == key else None
+
+
+def store_document(directory: Path, content: bytes, value: Any) -> bool:
+    """Store ``value`` (plain data: what marshal can write) for ``content``."""
+    entry, key = _document_entry(directory, content)
+    try:
+        data = marshal.dumps((key, value))
+    except ValueError:  # e.g. TOML dates: no cache for this document
+        return False
+    return _write_atomic(entry, data)
+
+
+def _document_entry(directory: Path, content: bytes) -> tuple[Path, bytes]:
+    key = hashlib.blake2b(content, digest_size=20, key=sys.version.encode()[:64]).digest()
+    return directory / ("doc-" + key.hex() + ".zsd"), key
 
 
 def _digest(files: Sequence[FileStat]) -> bytes:

@@ -389,7 +389,7 @@ def run_plan(ns: argparse.Namespace) -> int:
 def solve(ns: argparse.Namespace, op: Operation, progress: Reporter, context: Context) -> Result:
     """Load the fleet and its catalog, then ask the solver for a plan."""
     begun = time.monotonic()
-    fleet = _timed(context, "fleet", lambda: load_fleet_file(ns.fleet))
+    fleet = _timed(context, "fleet", lambda: load_fleet_file(ns.fleet, _cache_dir(ns)))
     op = _with_image(op, fleet)
     context.parents = {image.name: image.parent for image in fleet.images}
     catalog = _timed(context, "catalog", lambda: _load_catalog(fleet, _cache_dir(ns), progress))
@@ -426,14 +426,18 @@ def _plan(fleet: Fleet, catalog: Catalog, op: Operation, jobs: int | None, progr
     return plan(fleet, catalog, op, jobs=jobs, progress=progress)
 
 
-def load_fleet_file(path: str) -> Fleet:
-    """Load a fleet file, with a clear message when it is not there."""
+def load_fleet_file(path: str, cache_dir: str | bool | None = False) -> Fleet:
+    """Load a fleet file, with a clear message when it is not there. ``cache_dir``
+    as for the catalog: a directory, None for the default cache, False for none."""
+    from resolver.cache import default_cache_dir
     from resolver.fleet import load_fleet
 
     if not Path(path).is_file():
         hint = " (give one with --fleet FILE)" if path == "fleet.toml" else ""
         raise InputError(f"fleet file not found: {path}{hint}")
-    return load_fleet(path)
+    if cache_dir is None:
+        cache_dir = str(default_cache_dir()) if default_cache_dir() else False
+    return load_fleet(path, cache_dir=Path(cache_dir) if isinstance(cache_dir, str) else None)
 
 
 def _with_image(op: Operation, fleet: Fleet) -> Operation:

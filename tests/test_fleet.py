@@ -361,6 +361,33 @@ def test_input_errors_carry_their_location() -> None:
 # Files and scenarios
 
 
+def test_cached_parse_gives_the_same_fleet(tmp_path: Path) -> None:
+    fleet_file, cache = tmp_path / "fleet.toml", tmp_path / "cache"
+    fleet_file.write_text((FIXTURES / "fleets" / "host.toml").read_text())
+    first = load_fleet(fleet_file, cache_dir=cache)
+    assert len(list(cache.iterdir())) == 1
+    assert load_fleet(fleet_file, cache_dir=cache) == first == load_fleet(fleet_file)
+
+
+def test_cache_is_keyed_by_content_and_survives_damage(tmp_path: Path) -> None:
+    fleet_file, cache = tmp_path / "fleet.toml", tmp_path / "cache"
+    fleet_file.write_text(GLOBAL)
+    load_fleet(fleet_file, cache_dir=cache)
+    fleet_file.write_text(GLOBAL.replace("omnios", "extra"))  # same size, new content
+    assert load_fleet(fleet_file, cache_dir=cache).images[0].publishers[0].name == "extra"
+    for entry in cache.iterdir():
+        entry.write_bytes(b"garbage")
+    assert load_fleet(fleet_file, cache_dir=cache).images[0].publishers[0].name == "extra"
+
+
+def test_errors_keep_their_position_when_the_parse_is_cached(tmp_path: Path) -> None:
+    fleet_file, cache = tmp_path / "fleet.toml", tmp_path / "cache"
+    fleet_file.write_text(GLOBAL + 'brand = "x"\n')
+    for _ in range(2):  # parsed, then from the cache
+        with pytest.raises(InputError, match=r"fleet\.toml:5:1: .*unknown brand 'x'"):
+            load_fleet(fleet_file, cache_dir=cache)
+
+
 def test_missing_fleet_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"nope\.toml: cannot read: No such file"):
         load_fleet(tmp_path / "nope.toml")
