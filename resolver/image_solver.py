@@ -14,18 +14,13 @@ from resolver.encode.goals import encode_one_version_per_stem
 from resolver.encode.zones import encode_parent_dependencies, encode_svr4_zone
 from resolver.explain import ConflictFinder, facts_from_conflict
 from resolver.fmri import Fmri
-from resolver.model import Brand, DepType, Package
+from resolver.model import Brand, Package
 from resolver.objective import Optimizer, Oracle
 from resolver.plan import HeldBack
 from resolver.problem import ImageProblem, SharedProblem
 from resolver.sat import Formula, Origin, SatSolver
 
 _POSITIVE = (0).__lt__  # a model's literal is true
-
-#: dependency types through which a package keeps a renamed one installed
-_NEEDS = frozenset(
-    {DepType.REQUIRE, DepType.REQUIRE_ANY, DepType.CONDITIONAL, DepType.GROUP, DepType.GROUP_ANY}
-)
 
 
 @dataclass
@@ -74,6 +69,7 @@ class ClassSolve:
         self._packages: list[tuple[str, Package]] | None = None
         self._values: Callable[[list[int]], Sequence[int]] | None = None
         self._absent: list[tuple[str, int]] | None = None
+        self._parent_lits: tuple[set[Fmri], list[int]] | None = None
 
     def chosen(self, model: list[int]) -> dict[str, Package]:
         """The packages true in a model, by stem. The class's package variables
@@ -95,8 +91,13 @@ class ClassSolve:
         return self._absent
 
     def parent_assumptions(self, parent_set: set[Fmri]) -> list[int]:
-        """Values of the parent literals for a fixed global-zone plan."""
-        return [var if fmri in parent_set else -var for fmri, var in self.interface]
+        """Values of the parent literals for a fixed global-zone plan (the
+        last answer is kept: every zone of the class asks about the same plan)."""
+        last = self._parent_lits
+        if last is None or last[0] is not parent_set:
+            lits = [var if fmri in parent_set else -var for fmri, var in self.interface]
+            last = self._parent_lits = (parent_set, lits)
+        return last[1]
 
     def finder(self) -> ConflictFinder:
         if self._finder is None or self._finder.size != len(self.formula.clauses):
@@ -193,24 +194,21 @@ class ImageRun:
         return self.cls.chosen(model)
 
     def post_process(self, chosen: dict[str, Package]) -> dict[str, Package]:
-        """Drop obsolete packages, and renamed ones nothing needs (ips-semantics 6.1, 7.6)."""
+        """Drop obsolete packages, and renamed ones nothing needs (ips-semantics
+        6.1, 7.6): a renamed package stays while a kept package needs it."""
         live = {s: p for s, p in chosen.items() if not p.obsolete}
-        if not any(p.renamed for p in live.values()):
+        renamed = {s for s, p in live.items() if p.renamed}
+        if not renamed:
             return live
+        needs = self.cls.shared.needs
         needed: set[str] = set()
-        changed = True
-        while changed:
-            changed = False
-            for stem, pkg in live.items():
-                if pkg.renamed and stem not in needed:
-                    continue
-                for dep in self.problem.deps(pkg):
-                    if dep.type in _NEEDS:
-                        for f in dep.fmris:
-                            if f.stem not in needed and f.stem in live and live[f.stem].renamed:
-                                needed.add(f.stem)
-                                changed = True
-        return {s: p for s, p in live.items() if not p.renamed or s in needed}
+        todo = [p for p in live.values() if not p.renamed]
+        while todo:
+            for stem in needs(todo.pop()):
+                if stem in renamed and stem not in needed:
+                    needed.add(stem)
+                    todo.append(live[stem])
+        return {s: p for s, p in live.items() if s not in renamed or s in needed}
 
     # -- held back ---------------------------------------------------------------------------
 

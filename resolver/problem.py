@@ -74,6 +74,7 @@ class SharedProblem:
         self.candidates: dict[str, list[Package]] = {}
         self._deps: dict[int, tuple[Dependency, ...]] = {}
         self._alternatives: dict[int, tuple[str, ...]] | None = None
+        self._needs: dict[int, frozenset[str]] = {}
         self._ranks = {p.name: i for i, p in enumerate(image.publishers)}
         self._incorporations: dict[str, list[Package]] | None = None
         self._matching: dict[tuple[str, Version], list[Package]] = {}
@@ -89,6 +90,16 @@ class SharedProblem:
         if got is None:
             got = tuple(d for d in pkg.depends if self.filter.allows(d.tags))
             self._deps[key] = got
+        return got
+
+    def needs(self, pkg: Package) -> frozenset[str]:
+        """Stems pkg's require, require-any, conditional, group and group-any
+        dependencies name: what keeps a renamed package installed (memoised)."""
+        got = self._needs.get(id(pkg))
+        if got is None:
+            got = self._needs[id(pkg)] = frozenset(
+                f.stem for d in self.deps(pkg) if d.type in CLOSURE_TYPES for f in d.fmris
+            )
         return got
 
     def alternatives(self) -> dict[int, tuple[str, ...]]:
