@@ -26,6 +26,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from resolver import __version__, render
+from resolver.cache import gc_paused
 from resolver.errors import (
     InputError,
     InputErrors,
@@ -397,7 +398,8 @@ def solve(ns: argparse.Namespace, op: Operation, progress: Reporter, context: Co
     context.stats.update(images=len(fleet.images), packages=len(catalog))
     if op.timeout is not None:  # the solver gets what is left of the budget
         op = replace(op, timeout=max(op.timeout - _seconds(begun), 0.001))
-    return _timed(context, "plan", lambda: _plan(fleet, catalog, op, getattr(ns, "jobs", None), progress))
+    with gc_paused():  # planning builds millions of clause lists and makes next to no cycles
+        return _timed(context, "plan", lambda: _plan(fleet, catalog, op, getattr(ns, "jobs", None), progress))
 
 
 def _timed(context: Context, phase: str, work: Callable[[], T]) -> T:
