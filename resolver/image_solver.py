@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress
@@ -21,6 +22,10 @@ from resolver.problem import ImageProblem, SharedProblem
 from resolver.sat import Formula, Origin, SatSolver
 
 _POSITIVE = (0).__lt__  # a model's literal is true
+
+
+#: a Selection in transit from a worker: chosen and final package variables, held back
+Packed = tuple[bytes, bytes, tuple[HeldBack, ...]]
 
 
 @dataclass
@@ -70,6 +75,7 @@ class ClassSolve:
         self._values: Callable[[list[int]], Sequence[int]] | None = None
         self._absent: list[tuple[str, int]] | None = None
         self._parent_lits: tuple[set[Fmri], list[int]] | None = None
+        self._by_var: dict[int, Package] | None = None
 
     def chosen(self, model: list[int]) -> dict[str, Package]:
         """The packages true in a model, by stem. The class's package variables
@@ -83,6 +89,29 @@ class ClassSolve:
         if len(model) < self.formula.nvars:  # variables the solver never saw are false
             model = [*model, *range(-len(model) - 1, -self.formula.nvars - 1, -1)]
         return dict(compress(self._packages, map(_POSITIVE, self._values(model))))
+
+    def pack(self, selection: Selection) -> Packed:
+        """A selection as a worker sends it back: package variables as bytes
+        (pickling packages or FMRIs cost more than solving, at 800 a zone)."""
+        chosen = array("i", [self.enc.x(p) for p in selection.chosen.values()])
+        final = array("i", [self.enc.x(p) for p in selection.final.values()])
+        return chosen.tobytes(), final.tobytes(), selection.held_back
+
+    def unpack(self, packed: Packed) -> Selection:
+        if self._by_var is None:
+            candidates = self.shared.candidates.values()
+            self._by_var = {self.enc.x(p): p for versions in candidates for p in versions}
+        chosen, final, held_back = packed
+        by_var = self._by_var
+
+        def packages(data: bytes) -> dict[str, Package]:
+            out = {}
+            for var in array("i", data):
+                pkg = by_var[var]
+                out[pkg.stem] = pkg
+            return out
+
+        return Selection(packages(chosen), packages(final), held_back)
 
     def absent_literals(self) -> list[tuple[str, int]]:
         """Per candidate stem in name order: the literal "no version installed"."""

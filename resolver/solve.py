@@ -30,11 +30,10 @@ from resolver.encode.zones import svr4_shared_stems
 from resolver.errors import Fact, NoSolution, PublisherConfigError
 from resolver.explain import facts_from_conflict
 from resolver.fmri import DEPEND_SELF, Fmri
-from resolver.image_solver import ClassSolve, ImageRun, Selection
+from resolver.image_solver import ClassSolve, ImageRun, Packed, Selection
 from resolver.model import Brand, Dependency, DepType, Fleet, Image, Operation, Package
 from resolver.objective import Oracle
 from resolver.patterns import StemIndex
-from resolver.plan import HeldBack
 from resolver.problem import ImageProblem, Request, SharedProblem, class_key
 from resolver.progress import Progress
 from resolver.sat import Origin
@@ -57,18 +56,6 @@ class Prepared:
     gz_run: ImageRun
     zones: list[ImageRun]
     members: dict[int, list[Image]]  # id(run) -> the zones it stands for
-
-
-#: a zone's selection as a worker sends it back: chosen FMRIs, final stems, held back
-_Packed = tuple[tuple[Fmri, ...], tuple[str, ...], tuple[HeldBack, ...]]
-
-
-def _pack(selection: Selection) -> _Packed:
-    return (
-        tuple(p.fmri for p in selection.chosen.values()),
-        tuple(selection.final),
-        selection.held_back,
-    )
 
 
 def check_publishers(fleet: Fleet, images: list[Image]) -> None:
@@ -256,26 +243,18 @@ class FleetSolver:
         plan = FleetPlan({gz_run.name: gz_selection}, self.stats)
         zones = prepared.zones
 
-        def solve_zone(i: int) -> _Packed:
+        def solve_zone(i: int) -> Packed:
             run = zones[i]
-            return _pack(self._solve_zone(run, gz_set, gz_run.name, explain, prepared.members[id(run)]))
+            selection = self._solve_zone(run, gz_set, gz_run.name, explain, prepared.members[id(run)])
+            return run.cls.pack(selection)
 
         packed = run_all(solve_zone, len(zones), self.jobs, self.progress)
         for run, result in zip(zones, packed, strict=True):
-            selection = self._unpack(result)
+            selection = run.cls.unpack(result)
             for member in prepared.members[id(run)]:
                 plan.selections[member.name] = selection
         self.stats["solve-seconds"] = round(time.perf_counter() - t1, 4)
         return plan
-
-    def _unpack(self, packed: _Packed) -> Selection:
-        chosen_fmris, final_stems, held_back = packed
-        chosen = {}
-        for fmri in chosen_fmris:
-            pkg = self.catalog.get(fmri)
-            assert pkg is not None, fmri
-            chosen[pkg.stem] = pkg
-        return Selection(chosen, {s: chosen[s] for s in final_stems}, held_back)
 
     # -- the global zone -------------------------------------------------------------------
 
