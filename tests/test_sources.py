@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from resolver import cache as cache_mod
-from resolver import manifest, sources
+from resolver import manifest, sources, workers
 from resolver.cache import Cache, decode_packages, default_cache_dir, encode_packages
 from resolver.catalog import Catalog
 from resolver.errors import InputError, InputErrors, Location
@@ -196,6 +196,32 @@ def test_broken_manifests_in_a_directory_are_all_reported(tmp_path: Path) -> Non
     assert messages[0].startswith(f"{tmp_path}/a.p5m:2:")
     assert messages[1].startswith(f"{tmp_path}/b.p5m") and "pkg.fmri" in messages[1]
     assert messages[2] == f"{tmp_path}/c.p5m:2:1: not valid UTF-8"
+
+
+@pytest.mark.skipif(not workers.can_fork(), reason="this platform cannot fork worker processes")
+def test_parsing_in_workers_gives_what_one_process_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def write(broken: bool) -> None:
+        for i in range(12):
+            dep = "type=bogus fmri=b" if broken and i == 5 else f"type=require fmri=pkg:/p{(i + 1) % 12}"
+            text = f"set name=pkg.fmri value=pkg://p/p{i}@1.{i}\ndepend {dep}\n"
+            (tmp_path / f"p{i:02}.p5m").write_text(text)
+
+    def both() -> tuple[list[str], list[Package]]:
+        write(broken=True)
+        errors = load_errors(fleet_of(tmp_path))
+        write(broken=False)
+        return errors, list(load_catalog(fleet_of(tmp_path), use_cache=False))
+
+    monkeypatch.setattr(sources, "_CHUNK", 100)  # one task: in this process
+    serial_errors, serial = both()
+    monkeypatch.setattr(sources, "_CHUNK", 2)  # six tasks: in worker processes
+    parallel_errors, parallel = both()
+    assert len(serial) == 12 and len(serial_errors) == 1
+    assert serial_errors[0].startswith(f"{tmp_path}/p05.p5m:2:")
+    assert parallel == serial and parallel_errors == serial_errors
+    assert [p.where for p in parallel] == [p.where for p in serial]
 
 
 def test_repository_manifest_must_match_its_path(tmp_path: Path) -> None:
