@@ -129,18 +129,17 @@ class Assumptions:
         """Group targets this image opted out of, or may not install at all."""
         p, enc = self.problem, self.enc
         opted = p.avoid | p.request.reject | p.request.remove  # uninstalling a group target opts out
-        for stem, kind in sorted(enc.group_targets):
+        origin = Origin("selector", self.name, "")
+        for stem, kind in enc.sorted_group_targets():
+            versions = enc.versions(stem)
             if stem in opted:
                 out = True
+            elif self.early_out.isdisjoint(versions) and self.late_out.isdisjoint(versions):
+                out = enc.default_optout(stem, kind)  # nothing excluded here: as for the class
             else:
-                early = [v for v in enc.shared.candidates.get(stem, ()) if enc.x(v) not in self.early_out]
-                wanted = kind == "parent"
-                usable = any(
-                    enc.x(v) not in self.late_out and enc.has_parent_dependency(v) == wanted for v in early
-                )
-                out = not usable and (bool(early) or wanted)
+                out = enc.opted_out(stem, kind, self.early_out, self.late_out)
             lit = enc.optout(stem, kind)
-            self._add(lit if out else -lit, Origin("selector", self.name, ""))
+            self._add(lit if out else -lit, origin)
 
     def _drop_obsolete(self) -> None:
         """group-any: obsolete versions do not count when two or more targets

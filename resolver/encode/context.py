@@ -41,6 +41,8 @@ class ClassEncoding:
         self._pins: dict[tuple[str, str, Version], int] = {}
         self._below: dict[int, tuple[int, tuple[int, ...]]] = {}
         self._versions: dict[str, tuple[int, ...]] = {}
+        self._sorted_targets: list[tuple[str, str]] | None = None
+        self._default_optouts: dict[tuple[str, str], bool] = {}
         self.group_targets: set[tuple[str, str]] = set()
         self.group_any_sets: set[tuple[str, ...]] = set()
 
@@ -185,6 +187,29 @@ class ClassEncoding:
         self.group_any_sets.add(stems)
         return self._selector("drop-obsolete", "\0".join(stems), 0, lambda sel: None)
 
+    def sorted_group_targets(self) -> list[tuple[str, str]]:
+        """``group_targets`` in order (they are all known once the class is encoded)."""
+        if self._sorted_targets is None or len(self._sorted_targets) != len(self.group_targets):
+            self._sorted_targets = sorted(self.group_targets)
+        return self._sorted_targets
+
+    def default_optout(self, stem: str, kind: str) -> bool:
+        """Whether an image that excludes no version of ``stem`` opts out of it."""
+        key = (stem, kind)
+        got = self._default_optouts.get(key)
+        if got is None:
+            got = self._default_optouts[key] = self.opted_out(stem, kind, set(), set())
+        return got
+
+    def opted_out(self, stem: str, kind: str, early_out: set[int], late_out: set[int]) -> bool:
+        """An image with these exclusions may install no version of group
+        target ``stem`` that counts for a group of this ``kind`` ("parent": one
+        with a parent dependency)."""
+        early = [v for v in self.shared.candidates.get(stem, ()) if self.x(v) not in early_out]
+        wanted = kind == "parent"
+        usable = any(self.x(v) not in late_out and self.has_parent_dependency(v) == wanted for v in early)
+        return not usable and (bool(early) or wanted)
+
     def has_parent_dependency(self, pkg: Package) -> bool:
         """pkg counts for a group only if the global zone meets its parent dependency."""
         return (
@@ -192,3 +217,4 @@ class ClassEncoding:
             and self.shared.linked
             and any(d.type is DepType.PARENT for d in self.shared.deps(pkg))
         )
+
