@@ -199,13 +199,7 @@ class Optimizer:
         implied = self._implied()
         while current < len(ladder) - 2:
             higher = [lit for lit in ladder[current + 1 : -1] if -lit not in implied]
-            if not higher:
-                break
-            selector = self.formula.fresh()
-            self.solver.add([-selector, *higher])
-            found = self.feasible([selector])
-            self.solver.add([-selector])
-            if not found:
+            if not higher or not self._any_feasible(higher):
                 break
             current = self._rung(ladder)
         return current
