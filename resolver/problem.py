@@ -459,8 +459,10 @@ class ImageProblem:
         for why in (self._maintained_reason(pkg), self._freeze_reason(pkg)):
             if why:
                 return why
-        if not late:
-            return None
+        return self.late_reason(pkg) if late else None
+
+    def late_reason(self, pkg: Package) -> str | None:
+        """The checks pkg(5) makes after its closure: origin, explicit-install."""
         why = self._origin_reason(pkg)
         if why:
             return why

@@ -109,7 +109,7 @@ class Assumptions:
         if why:
             self._exclude(pkg, why, self.early_out)
             return
-        why = self.problem.why_excluded(pkg)
+        why = self.problem.late_reason(pkg)
         if why:
             self._exclude(pkg, why, self.late_out)
 
