@@ -282,6 +282,7 @@ class ImageProblem:
         ) - request.reject
         self.downgrades: dict[str, set[int]] = {}
         self._excluded: dict[str, list[tuple[Package, str]]] | None = None
+        self._pins: dict[str, list[tuple[Package, Version]]] | None = None
 
     def deps(self, pkg: Package) -> tuple[Dependency, ...]:
         return self.shared.deps(pkg)
@@ -542,16 +543,20 @@ class ImageProblem:
                 f"installed incorporation {inc.fmri.short()} stays at its version "
                 "(name it on the command line to move it)"
             )
-        for inc in self.maintained.values():
-            for dep in self.deps(inc):
-                if (
-                    dep.type is DepType.INCORPORATE
-                    and dep.fmri.stem == stem
-                    and dep.fmri.version is not None
-                    and not pkg.fmri.version.matches(dep.fmri.version)  # type: ignore[union-attr]
-                ):
-                    return f"excluded by installed incorporation {inc.fmri.short()}"
+        for inc, version in self._maintained_pins().get(stem, ()):
+            if not pkg.fmri.version.matches(version):  # type: ignore[union-attr]
+                return f"excluded by installed incorporation {inc.fmri.short()}"
         return None
+
+    def _maintained_pins(self) -> dict[str, list[tuple[Package, Version]]]:
+        """Per stem, the maintained incorporations that incorporate it, and at what version."""
+        if self._pins is None:
+            self._pins = {}
+            for inc in self.maintained.values():
+                for dep in self.deps(inc):
+                    if dep.type is DepType.INCORPORATE and dep.fmri.version is not None:
+                        self._pins.setdefault(dep.fmri.stem, []).append((inc, dep.fmri.version))
+        return self._pins
 
     # -- views for explanations and reports (computed on demand) ----------------------
 
