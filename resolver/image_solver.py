@@ -5,6 +5,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import compress
 from operator import itemgetter
 
@@ -140,8 +141,12 @@ class ImageRun:
     def __init__(self, cls: ClassSolve, problem: ImageProblem) -> None:
         self.cls = cls
         self.problem = problem
-        self.assumed = Assumptions(cls.enc, problem)
         self.x = cls.enc.x
+
+    @cached_property
+    def assumed(self) -> Assumptions:
+        """This image's assumptions, built on first use (in the worker that owns it)."""
+        return Assumptions(self.cls.enc, self.problem)
 
     @property
     def name(self) -> str:

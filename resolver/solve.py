@@ -22,8 +22,9 @@ is the same for any number of workers.
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from resolver.catalog import Catalog
 from resolver.encode.zones import svr4_shared_stems
@@ -38,7 +39,7 @@ from resolver.problem import ImageProblem, Request, SharedProblem, class_key
 from resolver.progress import Progress
 from resolver.sat import Origin
 from resolver.varcet import VarcetFilter
-from resolver.workers import run_all
+from resolver.workers import Pool
 
 
 @dataclass
@@ -234,23 +235,50 @@ class FleetSolver:
         return Prepared(gz_run, distinct, members)
 
     def solve(self, prepared: Prepared, explain: bool = True) -> FleetPlan:
-        """Optimise the global zone (jointly unless parent-first), then each zone."""
+        """Optimise the global zone (jointly unless parent-first), then each zone.
+        Zones live in worker processes (each owns a share of them) from the
+        global zone's zone checks to the zones' own plans."""
         t1 = time.perf_counter()
-        gz_run = prepared.gz_run
-        oracle = None if self.op.parent_first else self._oracle(gz_run, prepared.zones, prepared.members)
-        gz_selection = self._solve_global(gz_run, oracle, explain)
-        gz_set = {p.fmri for p in gz_selection.final.values()}
+        gz_run, zones = prepared.gz_run, prepared.zones
+        classes = list({id(run.cls): run.cls for run in zones}.values())
+        class_of = [next(k for k, c in enumerate(classes) if c is run.cls) for run in zones]
+
+        def task(kind: str, arg: object, share: list[int], tick: Callable[[], None]) -> dict[int, object]:
+            """In a worker: check ("check", per-class parent literals) or plan
+            ("solve", the global zone's final FMRIs) the zones it owns."""
+            out: dict[int, object] = {}
+            for i in share:
+                run = zones[i]
+                if kind == "check":
+                    lits = cast(tuple[tuple[int, ...], ...], arg)[class_of[i]]
+                    out[i] = None if run.feasible(lits) else run.cls.solver.core()
+                    continue
+                try:
+                    members = prepared.members[id(run)]
+                    selection = self._solve_zone(run, cast(set[Fmri], arg), gz_run.name, explain, members)
+                except NoSolution as err:
+                    out[i] = (False, err)
+                    break  # a serial run stops at the first failure; the parent takes the lowest
+                out[i] = (True, run.cls.pack(selection))
+                tick()
+            return out
+
+        with Pool(task, len(zones), self.jobs) as pool:
+            oracle = None
+            if not self.op.parent_first:
+                oracle = self._oracle(gz_run, zones, prepared.members, classes, pool)
+            gz_selection = self._solve_global(gz_run, oracle, explain)
+            gz_set = {p.fmri for p in gz_selection.final.values()}
+            results = pool.run("solve", gz_set, self.progress, "solving zones")
         plan = FleetPlan({gz_run.name: gz_selection}, self.stats)
-        zones = prepared.zones
-
-        def solve_zone(i: int) -> Packed:
-            run = zones[i]
-            selection = self._solve_zone(run, gz_set, gz_run.name, explain, prepared.members[id(run)])
-            return run.cls.pack(selection)
-
-        packed = run_all(solve_zone, len(zones), self.jobs, self.progress)
-        for run, result in zip(zones, packed, strict=True):
-            selection = run.cls.unpack(result)
+        outcomes = cast(dict[int, tuple[bool, object]], results)
+        failed = sorted(i for i, (ok, _) in outcomes.items() if not ok)
+        if failed:
+            err = outcomes[failed[0]][1]
+            assert isinstance(err, NoSolution)
+            raise err
+        for i, run in enumerate(zones):
+            selection = run.cls.unpack(cast(Packed, outcomes[i][1]))
             for member in prepared.members[id(run)]:
                 plan.selections[member.name] = selection
         self.stats["solve-seconds"] = round(time.perf_counter() - t1, 4)
@@ -258,24 +286,28 @@ class FleetSolver:
 
     # -- the global zone -------------------------------------------------------------------
 
-    def _oracle(self, gz_run: ImageRun, zone_runs: list[ImageRun], members: dict[int, list[Image]]) -> Oracle:
-        memo: dict[tuple[int, tuple[int, ...]], list[int] | None] = {}
+    def _oracle(
+        self,
+        gz_run: ImageRun,
+        zones: list[ImageRun],
+        members: dict[int, list[Image]],
+        classes: list[ClassSolve],
+        pool: Pool,
+    ) -> Oracle:
+        memo: dict[tuple[tuple[int, ...], ...], dict[int, object]] = {}
 
         def oracle(model: list[int]) -> list[tuple[list[int], Origin]]:
             gz_set = self._final_set(gz_run, model)
-            per_class: dict[int, tuple[int, ...]] = {}
+            per_class = tuple(tuple(cls.parent_assumptions(gz_set)) for cls in classes)
+            if per_class not in memo:
+                memo[per_class] = pool.run("check", per_class)
             cuts: list[tuple[list[int], Origin]] = []
-            for run in zone_runs:
-                lits = per_class.get(id(run.cls))
-                if lits is None:
-                    lits = per_class[id(run.cls)] = tuple(run.cls.parent_assumptions(gz_set))
-                key = (id(run), lits)
-                if key not in memo:
-                    memo[key] = None if run.feasible(lits) else run.cls.solver.core()
-                core = memo[key]
+            for i, run in enumerate(zones):
+                core = memo[per_class][i]
                 if core is None:
                     continue
-                interface = set(lits)
+                assert isinstance(core, list)
+                interface = set(per_class[classes.index(run.cls)])
                 clause = self._nogood(gz_run, run, [lit for lit in core if lit in interface])
                 names = ", ".join(m.name for m in members[id(run)])
                 text = f"zone {names} cannot follow a global zone with " + (

@@ -14,14 +14,18 @@ Where it is missing, tasks run in this process.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from typing import TypeVar
 
-from resolver.errors import ZonesolveError
+from resolver.errors import InternalError, ZonesolveError
 from resolver.progress import Progress
 
 T = TypeVar("T")
@@ -96,7 +100,7 @@ def _forked(
         with ProcessPoolExecutor(workers, mp_context=context, initializer=gc.disable) as pool:
             pending: dict[Future[tuple[bool, object]], int] = {pool.submit(_call, i): i for i in range(count)}
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait_futures(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     i = pending.pop(future)
                     ok, value = future.result()
@@ -119,3 +123,100 @@ def _cancel_after(pending: dict[Future[tuple[bool, object]], int], index: int) -
     for future, i in list(pending.items()):
         if i > index and future.cancel():
             del pending[future]
+
+
+#: A pool task: ``(kind, argument, indices, tick) -> {index: result}``, run in
+#: the worker that owns those indices; ``tick()`` reports one unit of progress.
+Handler = Callable[[str, object, list[int], Callable[[], None]], dict[int, object]]
+
+
+class Pool:
+    """Worker processes that each own a fixed share of ``count`` indices
+    (index i goes to worker i mod n) and serve several rounds: what a worker
+    builds for its indices in one round (a zone's assumptions) serves it in
+    the next. Forked on entry; with one worker, rounds run in this process."""
+
+    def __init__(self, handler: Handler, count: int, jobs: int | None) -> None:
+        self.handler = handler
+        self.count = count
+        self.size = _workers(count, jobs)
+        self._conns: list[Connection] = []
+        self._procs: list[BaseProcess] = []
+
+    def __enter__(self) -> Pool:
+        if self.size > 1:
+            context = multiprocessing.get_context("fork")
+            for k in range(self.size):
+                parent, child = context.Pipe()
+                share = list(range(k, self.count, self.size))
+                proc = context.Process(target=_serve, args=(child, self.handler, share), daemon=True)
+                proc.start()
+                child.close()
+                self._conns.append(parent)
+                self._procs.append(proc)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for conn in self._conns:
+            with contextlib.suppress(OSError):
+                conn.send(None)
+            conn.close()
+        for proc in self._procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+
+    def run(
+        self, kind: str, arg: object, progress: Progress | None = None, phase: str = ""
+    ) -> dict[int, object]:
+        """One round: every index's result, from whichever worker owns it."""
+        done = 0
+
+        def tick() -> None:
+            nonlocal done
+            done += 1
+            if progress:
+                progress(phase, done, self.count)
+
+        if not self._conns:
+            return self.handler(kind, arg, list(range(self.count)), tick)
+        for conn in self._conns:
+            conn.send((kind, arg))
+        results: dict[int, object] = {}
+        waiting = list(self._conns)
+        while waiting:
+            for ready in wait(waiting):
+                assert isinstance(ready, Connection)
+                message = ready.recv()
+                if message == _TICK:
+                    tick()
+                    continue
+                waiting.remove(ready)
+                ok, value = message
+                if not ok:
+                    assert isinstance(value, BaseException)
+                    raise value
+                assert isinstance(value, dict)
+                results.update(value)
+        return results
+
+
+_TICK = "tick"
+
+
+def _serve(conn: Connection, handler: Handler, share: list[int]) -> None:
+    """A worker's loop: one round per message, until None."""
+    gc.disable()  # see _forked
+    try:
+        while (message := conn.recv()) is not None:
+            kind, arg = message
+            try:
+                conn.send((True, handler(kind, arg, share, lambda: conn.send(_TICK))))
+            except ZonesolveError as err:
+                conn.send((False, err))
+            except Exception as exc:  # a bug: report it, never hang the parent
+                conn.send((False, InternalError(f"worker failed: {type(exc).__name__}: {exc}")))
+    except (EOFError, KeyboardInterrupt):
+        pass
+    finally:
+        os._exit(0)

@@ -3,8 +3,10 @@ failures reported as a serial run would report them."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from resolver import workers
 from resolver.api import plan
 from resolver.errors import Fact, NoSolution, SolveTimeout
 from resolver.fleet import load_fleet
-from resolver.model import Operation, Verb
+from resolver.model import Brand, Operation, Verb
 from resolver.render import to_json
 from resolver.sources import load_catalog
 
@@ -79,3 +81,61 @@ def test_a_fleet_gets_the_same_plan_with_any_number_of_workers(tmp_path: Path) -
     two = plan(fleet, catalog, op, jobs=2)
     assert one.outcome.value == "ok"
     assert to_json(one) == to_json(two)
+
+
+# -- the pool that keeps zones from the global zone's checks to the zones' plans ------------------
+
+_MEMORY: dict[int, int] = {}
+
+
+def remember_then_recall(
+    kind: str, arg: object, share: list[int], tick: Callable[[], None]
+) -> dict[int, object]:
+    """Round "remember" stores i * arg per index, "recall" reads it back, "fail" raises at 5."""
+    out: dict[int, object] = {}
+    for i in share:
+        if kind == "remember":
+            _MEMORY[i] = i * int(str(arg))
+        elif kind == "fail" and i == 5:
+            raise SolveTimeout("late")
+        out[i] = (_MEMORY.get(i), os.getpid())
+        tick()
+    return out
+
+
+@needs_fork
+def test_pool_workers_keep_what_they_built_between_rounds() -> None:
+    ticks: list[int] = []
+    with workers.Pool(remember_then_recall, 10, jobs=2) as pool:
+        pool.run("remember", 3)
+        recalled = pool.run("recall", None, lambda _p, done, _t: ticks.append(done), "recalling")
+        with pytest.raises(SolveTimeout):
+            pool.run("fail", None)
+    assert {i: value for i, (value, _) in recalled.items()} == {i: 3 * i for i in range(10)}
+    assert len({pid for _, pid in recalled.values()} - {os.getpid()}) == 2  # two workers, not this process
+    assert ticks[-1] == 10
+    assert not _MEMORY  # all of it happened in the workers
+
+
+def test_pool_with_one_job_runs_here() -> None:
+    with workers.Pool(remember_then_recall, 4, jobs=1) as pool:
+        out = pool.run("remember", 2)
+    assert {i: value for i, (value, _) in out.items()} == {0: 0, 1: 2, 2: 4, 3: 6}
+    _MEMORY.clear()
+
+
+@needs_fork
+def test_the_first_zone_that_cannot_follow_is_reported_with_any_number_of_workers() -> None:
+    from tests.test_zone_properties import SELF, Case, Spec, Zone
+
+    specs = (Spec("a", "1.0", (SELF,)), Spec("a", "2.0", (SELF,)))
+    zones = tuple(
+        Zone(f"z{k}", Brand.LIPKG, (("a", "1.0"),), ("a@1.0",) if k in (2, 4) else ()) for k in range(1, 6)
+    )
+    case = Case(specs, (("a", "1.0"),), zones, Verb.UPDATE, (), recursive=True)
+    failures = []
+    for jobs in (1, 2):
+        result = plan(case.fleet(), case.catalog(), case.op(parent_first=True), jobs=jobs)
+        assert result.outcome.value == "fail"
+        failures.append([(e.kind, e.image, e.message) for e in result.errors])
+    assert failures[0] == failures[1] and failures[0][0][1] == "z2"
