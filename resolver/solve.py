@@ -14,9 +14,10 @@ against the global zone's final plan; zones are independent of each other.
 ``--parent-first`` reproduces pkg(5): the global zone alone, then each zone
 against it, failing if one cannot follow.
 
-Once the global zone is planned, zones are solved in worker processes
-(resolver.workers); every zone's plan is a canonical optimum, so the answer
-is the same for any number of workers.
+Zones live in worker processes (resolver.workers.Pool): each worker owns a
+share of them, answers the oracle's checks for its zones and then plans them.
+Every zone's plan is a canonical optimum, so the answer is the same for any
+number of workers.
 """
 
 from __future__ import annotations

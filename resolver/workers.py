@@ -1,15 +1,19 @@
-"""Independent tasks (the zones, once the global zone is planned) in forked
-worker processes.
+"""Independent work in forked worker processes.
 
 Zones depend on the global zone's plan and on nothing else, and every stage
 of the objective is a canonical optimum (resolver.objective), so a zone's
 plan is the same whichever process solves it, in whichever order: the output
 does not depend on the number of workers. Workers are forked after encoding,
-so they inherit the formulas and solvers; a task is an index, and its result
-comes back pickled (small: FMRIs, not packages).
+so they inherit the formulas and solvers; they send back small results
+(package variables, cores, error objects), never packages.
+
+- ``Pool``: workers that each own a fixed share of the zones for several
+  rounds (the joint oracle's checks, then the zones' plans), so a zone's
+  assumptions are built once, in its worker;
+- ``run_all``: one-off tasks by index (verifying images, parsing manifests).
 
 Forking needs the "fork" start method (illumos, Solaris, Linux, the BSDs).
-Where it is missing, tasks run in this process.
+Where it is missing, everything runs in this process.
 """
 
 from __future__ import annotations
