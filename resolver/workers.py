@@ -57,7 +57,7 @@ def run_all(
     count: int,
     jobs: int | None,
     progress: Progress | None = None,
-    phase: str = "solving zones",
+    phase: str = "",
 ) -> list[T]:
     """``[task(0), ..., task(count - 1)]``, in ``jobs`` worker processes (None:
     as many as CPUs, and only for enough tasks to pay for it). If tasks raise
