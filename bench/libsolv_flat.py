@@ -586,15 +586,6 @@ def _version(pkg: Package) -> Version:
     return version
 
 
-def _installed(catalog: Catalog, image: Image) -> dict[str, Package]:
-    out: dict[str, Package] = {}
-    for fmri in image.installed:
-        pkg = catalog.get(fmri)
-        if pkg is not None:
-            out[pkg.stem] = pkg
-    return out
-
-
 def _planned_images(fleet: Fleet) -> tuple[list[Image], set[str]]:
     """Images in the pool (global zone first) and the names of those ``update -r`` updates."""
     gz = fleet.global_zone
@@ -671,7 +662,7 @@ def solve_update_all(
         views: dict[str, _View] = {}
         gz_name = fleet.global_zone.name
         for image in images:
-            installed = _installed(catalog, image)
+            installed = catalog.installed(image.installed)
             before[image.name] = {s: evr(_version(p)) for s, p in installed.items()}
             view = views[image.name] = _View(image, catalog, index, installed)
             view.fill(closure)

@@ -52,7 +52,7 @@ def plan(
     deadline = time.monotonic() + op.timeout if op.timeout else None
     index = StemIndex(catalog.stems())
     here = run_image(fleet, op)
-    before = {i.name: _installed(catalog, i) for i in fleet.images}
+    before = {i.name: catalog.installed(i.installed) for i in fleet.images}
     try:
         check_publishers(fleet, _checked_images(fleet, here))
         if op.verb is Verb.AUDIT:
@@ -86,15 +86,6 @@ def plan(
 def _checked_images(fleet: Fleet, here: Image) -> list[Image]:
     """pkg(5) checks a zone's publishers when it runs there, and all zones from the global zone."""
     return list(fleet.images) if here.is_global else [here]
-
-
-def _installed(catalog: Catalog, image: Image) -> dict[str, Package]:
-    out: dict[str, Package] = {}
-    for fmri in image.installed:
-        pkg = catalog.get(fmri)
-        if pkg is not None:
-            out[pkg.stem] = pkg
-    return out
 
 
 def _order(fleet: Fleet) -> list[str]:

@@ -49,6 +49,15 @@ class Catalog:
             return None
         return self._by_fmri.get((fmri.publisher, fmri.stem, fmri.version.key))
 
+    def installed(self, fmris: Iterable[Fmri]) -> dict[str, Package]:
+        """An image's installed packages by stem (those the catalog has)."""
+        out: dict[str, Package] = {}
+        for fmri in fmris:
+            pkg = self.get(fmri)
+            if pkg is not None:
+                out[pkg.stem] = pkg
+        return out
+
     def stems(self) -> Iterator[str]:
         return iter(sorted(self._by_stem))
 

@@ -404,12 +404,7 @@ class FleetSolver:
         return facts + [Fact("parent-plan", o.text, o.image) for o in origins if o.rule == "parent-plan"]
 
     def _installed(self, image: Image) -> dict[str, Package]:
-        out = {}
-        for fmri in image.installed:
-            pkg = self.catalog.get(fmri)
-            if pkg is not None:
-                out[pkg.stem] = pkg
-        return out
+        return self.catalog.installed(image.installed)
 
 
 _RETRIED = frozenset({"install", "update", "uninstall"})
