@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import compress
-from operator import itemgetter
 
 from resolver.encode.assume import Assumptions
 from resolver.encode.context import PARENT, ClassEncoding
@@ -64,6 +63,7 @@ class ClassSolve:
             for key, var in self.formula.var_of.items()
             if isinstance(key, tuple) and key[0] == PARENT
         ]
+        self.formula.seal()  # worker processes may add only unkeyed variables
         self.solver = SatSolver(self.formula, deadline)
         self.solver.set_phases([-v for v in range(1, self.formula.nvars + 1)])
         self.deadline = deadline
@@ -72,47 +72,40 @@ class ClassSolve:
         #: literals some image had to give up (likely so in the next image)
         self.failed_tops: set[int] = set()
         self.forced: set[int] = set()
-        self._packages: list[tuple[str, Package]] | None = None
-        self._values: Callable[[list[int]], Sequence[int]] | None = None
+        #: (stem, package) per candidate, in variable order (``chosen``)
+        self._stems = [(p.stem, p) for p in self.enc.packages]
         self._absent: list[tuple[str, int]] | None = None
         self._parent_lits: tuple[set[Fmri], list[int]] | None = None
-        self._by_var: dict[int, Package] | None = None
 
     def chosen(self, model: list[int]) -> dict[str, Package]:
-        """The packages true in a model, by stem. The class's package variables
-        are read in one C-level pass (itemgetter), then filtered (compress):
-        a model has tens of thousands of variables, an image about a thousand
-        true packages, and this runs a few times per image."""
-        if self._packages is None or self._values is None:
-            self._packages = [(p.stem, p) for versions in self.shared.candidates.values() for p in versions]
-            index = [self.enc.x(p) - 1 for _, p in self._packages]
-            self._values = itemgetter(*index) if len(index) > 1 else (lambda m: [m[i] for i in index])
-        if len(model) < self.formula.nvars:  # variables the solver never saw are false
-            model = [*model, *range(-len(model) - 1, -self.formula.nvars - 1, -1)]
-        return dict(compress(self._packages, map(_POSITIVE, self._values(model))))
+        """The packages true in a model, by stem. The class's candidates are
+        variables 1..N (resolver.encode.context), so they are the model's
+        first N entries: one slice and a C-level filter (compress), although
+        a model has tens of thousands of variables and this runs a few times
+        per image."""
+        count = len(self._stems)
+        values = model[:count]
+        if len(values) < count:  # variables the solver never saw are false
+            values += [-1] * (count - len(values))
+        return dict(compress(self._stems, map(_POSITIVE, values)))
 
     def pack(self, selection: Selection) -> Packed:
-        """A selection as a worker sends it back: package variables as bytes
-        (pickling packages or FMRIs cost more than solving, at 800 a zone)."""
-        chosen = array("i", [self.enc.x(p) for p in selection.chosen.values()])
-        final = array("i", [self.enc.x(p) for p in selection.final.values()])
+        """A selection as a worker sends it back: candidate indices as bytes
+        (pickling packages or FMRIs cost more than solving, at 800 a zone).
+        Indices, not variables: they mean the same in every process."""
+        chosen = array("i", [self.enc.x(p) - 1 for p in selection.chosen.values()])
+        final = array("i", [self.enc.x(p) - 1 for p in selection.final.values()])
         return chosen.tobytes(), final.tobytes(), selection.held_back
 
     def unpack(self, packed: Packed) -> Selection:
-        if self._by_var is None:
-            candidates = self.shared.candidates.values()
-            self._by_var = {self.enc.x(p): p for versions in candidates for p in versions}
+        """The Selection a worker packed."""
         chosen, final, held_back = packed
-        by_var = self._by_var
+        packages = self.enc.packages
 
-        def packages(data: bytes) -> dict[str, Package]:
-            out = {}
-            for var in array("i", data):
-                pkg = by_var[var]
-                out[pkg.stem] = pkg
-            return out
+        def by_stem(data: bytes) -> dict[str, Package]:
+            return {pkg.stem: pkg for pkg in map(packages.__getitem__, array("i", data))}
 
-        return Selection(packages(chosen), packages(final), held_back)
+        return Selection(by_stem(chosen), by_stem(final), held_back)
 
     def absent_literals(self) -> list[tuple[str, int]]:
         """Per candidate stem in name order: the literal "no version installed"."""
@@ -128,6 +121,13 @@ class ClassSolve:
             lits = [var if fmri in parent_set else -var for fmri, var in self.interface]
             last = self._parent_lits = (parent_set, lits)
         return last[1]
+
+    def interface_core(self, parent_lits: Sequence[int]) -> list[int]:
+        """The last failed solve's core, restricted to the parent literals
+        assumed: what a zone reports about the global zone (the parent
+        variables are keyed, so they mean the same in every process)."""
+        assumed = set(parent_lits)
+        return [lit for lit in self.solver.core() if lit in assumed]
 
     def finder(self) -> ConflictFinder:
         if self._finder is None or self._finder.size != len(self.formula.clauses):

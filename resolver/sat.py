@@ -51,15 +51,26 @@ class Formula:
     var_of: dict[Hashable, int] = field(default_factory=dict)
     clauses: list[list[int]] = field(default_factory=list)
     origins: list[Origin] = field(default_factory=list)
+    #: no new keyed variable after this (see ``seal``)
+    sealed: bool = False
 
     def var(self, key: Hashable) -> int:
-        """The variable for ``key``, created on first use."""
+        """The variable for ``key``, created on first use (never once sealed)."""
         v = self.var_of.get(key)
         if v is None:
+            if self.sealed:
+                raise AssertionError(f"keyed variable {key!r} created after the formula was sealed")
             v = len(self.keys)
             self.var_of[key] = v
             self.keys.append(key)
         return v
+
+    def seal(self) -> None:
+        """Fix the keyed variables: from now on only ``fresh`` ones may be made.
+        Keyed variables are what crosses process boundaries (resolver.workers):
+        one created later, in a forked worker, would be numbered differently
+        in each process."""
+        self.sealed = True
 
     def fresh(self) -> int:
         """An auxiliary variable with no key."""

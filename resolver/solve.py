@@ -252,7 +252,7 @@ class FleetSolver:
                 run = zones[i]
                 if kind == "check":
                     lits = cast(tuple[tuple[int, ...], ...], arg)[class_of[i]]
-                    out[i] = None if run.feasible(lits) else run.cls.solver.core()
+                    out[i] = None if run.feasible(lits) else run.cls.interface_core(lits)
                     continue
                 try:
                     members = prepared.members[id(run)]
@@ -308,14 +308,13 @@ class FleetSolver:
                 if core is None:
                     continue
                 assert isinstance(core, list)
-                interface = set(per_class[classes.index(run.cls)])
-                clause = self._nogood(gz_run, run, [lit for lit in core if lit in interface])
+                clause = self._nogood(gz_run, run, core)
                 names = ", ".join(m.name for m in members[id(run)])
                 text = f"zone {names} cannot follow a global zone with " + (
                     ", ".join(_lit_text(gz_run, -lit) for lit in clause) or "any plan"
                 )
                 origin = Origin("zone", "", text)
-                self._nogood_source[id(origin)] = (run, [lit for lit in core if lit in interface])
+                self._nogood_source[id(origin)] = (run, core)
                 cuts.append((clause, origin))
                 self.stats["zone-cuts"] = int(self.stats.get("zone-cuts", 0)) + 1
             return cuts

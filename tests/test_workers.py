@@ -71,6 +71,74 @@ def test_few_tasks_or_one_job_stay_in_process() -> None:
     assert workers._workers(1, 4) == 1
 
 
+LEAVES = """
+[[manifest]]
+text = "set name=pkg.fmri value=pkg://a/leaf@1.0,5.11-0"
+[[manifest]]
+text = "set name=pkg.fmri value=pkg://a/other@1.0,5.11-0"
+[[manifest]]
+text = "set name=pkg.fmri value=pkg://a/other@2.0,5.11-0"
+[[image]]
+name = "global"
+publishers = ["a"]
+installed = ["pkg://a/leaf@1.0,5.11-0"]
+[[image]]
+name = "z1"
+parent = "global"
+brand = "lipkg"
+publishers = ["a"]
+installed = ["pkg://a/leaf@1.0,5.11-0"]
+[[image]]
+name = "z2"
+parent = "global"
+brand = "lipkg"
+publishers = ["a"]
+installed = ["pkg://a/other@1.0,5.11-0"]
+[[image]]
+name = "z3"
+parent = "global"
+brand = "sparse"
+publishers = ["a"]
+installed = ["pkg://a/other@2.0,5.11-0", "pkg://a/leaf@1.0,5.11-0"]
+"""
+
+
+@needs_fork
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_dependency_free_leaves_plan_alike_in_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """Single-version packages with no dependencies get their variables when
+    the class is encoded, not lazily in a worker: a worker's numbering once
+    differed from the parent's, and its selections decoded to other packages
+    (issue 9: KeyError, or a plan the verifier rejected)."""
+    monkeypatch.setattr(workers, "MIN_PARALLEL_TASKS", 0)
+    path = tmp_path / "fleet.toml"
+    path.write_text(LEAVES)
+    fleet = load_fleet(path)
+    catalog = load_catalog(fleet, use_cache=False)
+    op = Operation(Verb.UPDATE, recursive=True)
+    serial = plan(fleet, catalog, op, jobs=1)
+    assert serial.outcome.value == "ok" and not serial.errors
+    assert [str(new) for _, new in serial.images["z2"].changed] == ["pkg://a/other@2.0,5.11-0"]
+    assert to_json(plan(fleet, catalog, op, jobs=jobs)) == to_json(serial)
+    assert to_json(plan(fleet, catalog, op, jobs=None)) == to_json(serial)  # default: threshold 0
+
+
+def test_no_keyed_variable_is_created_after_encoding() -> None:
+    """What crosses processes is numbered before any fork: the formula refuses
+    a new keyed variable once the class is encoded."""
+    from resolver.sat import Formula
+
+    formula = Formula()
+    first = formula.var(("c", "a"))
+    formula.seal()
+    assert formula.var(("c", "a")) == first
+    assert formula.fresh() == first + 1  # unkeyed scratch stays allowed
+    with pytest.raises(AssertionError, match="after the formula was sealed"):
+        formula.var(("c", "b"))
+
+
 @needs_fork
 def test_a_fleet_gets_the_same_plan_with_any_number_of_workers(tmp_path: Path) -> None:
     fleetgen.generate("small", 11, tmp_path)

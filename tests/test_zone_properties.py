@@ -553,3 +553,28 @@ def test_zone_plans_do_not_depend_on_zone_order(case: Case) -> None:
         for z in case.zones:
             assert dict(one.images[z.name].after) == dict(two.images[z.name].after), describe(case)
         assert dict(one.images[GZ].after) == dict(two.images[GZ].after), describe(case)
+
+
+# -- 6. the plan does not depend on the number of worker processes -------------------------------
+
+
+@settings(PROPERTY, max_examples=40)
+@given(cases())
+def test_plans_do_not_depend_on_the_number_of_workers(case: Case) -> None:
+    """Zones are planned in 1, 2 or 3 forked worker processes: the JSON is the
+    same byte for byte (variables that cross processes are numbered before
+    the fork; every stage is canonical)."""
+    from resolver.render import to_json
+    from resolver.workers import can_fork
+
+    if not can_fork():
+        reject()
+    for parent_first in (False, True):
+        outputs = set()
+        for jobs in (1, 2, 3):
+            try:
+                result = api.plan(case.fleet(), case.catalog(), case.op(parent_first), jobs=jobs)
+            except InternalError:
+                reject()
+            outputs.add(to_json(result))
+        assert len(outputs) == 1, describe(case)

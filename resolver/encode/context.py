@@ -4,6 +4,13 @@ Variable keys are readable: ``(class, fmri)`` for "the image has this
 package version installed", ``("^", parent, fmri)`` for "the parent image has
 it" (linked and SVR4 zones refer to the global zone only through these).
 
+Numbering is fixed when the class is encoded: the class's candidates are
+variables 1..N, in candidate order (stems by name, versions oldest first),
+and every other keyed variable exists once the clauses are made; then the
+formula is sealed (``Formula.seal``). Worker processes forked afterwards
+create only unkeyed auxiliary variables of their own, so a package variable
+means the same package in every process (resolver.workers).
+
 Everything an image of the class adds is an assumption on a *selector*:
 ``present`` (the stem must be installed), ``floor`` (no version below the
 k-th: how "not older than installed" is said without a clause per image),
@@ -45,6 +52,17 @@ class ClassEncoding:
         self._default_optouts: dict[tuple[str, str], bool] = {}
         self.group_targets: set[tuple[str, str]] = set()
         self.group_any_sets: set[tuple[str, ...]] = set()
+        #: every candidate, in variable order: ``packages[v - 1]`` is variable v's
+        self.packages: list[Package] = []
+        self._number_candidates()
+
+    def _number_candidates(self) -> None:
+        """Variables 1..N for the class's candidates, before anything else."""
+        assert self.formula.nvars == 0, "candidates are numbered first"
+        for stem in sorted(self.shared.candidates):
+            for pkg in self.shared.candidates[stem]:
+                self._lits[id(pkg)] = self.formula.var((self.name, pkg.fmri))
+                self.packages.append(pkg)
 
     @cached_property
     def special_candidates(self) -> list[Package]:
@@ -63,12 +81,8 @@ class ClassEncoding:
         return sorted(s for s, v in self.shared.candidates.items() if len({p.publisher for p in v}) > 1)
 
     def x(self, pkg: Package) -> int:
-        """Literal: the image has ``pkg`` installed."""
-        lit = self._lits.get(id(pkg))
-        if lit is None:
-            lit = self.formula.var((self.name, pkg.fmri))
-            self._lits[id(pkg)] = lit
-        return lit
+        """Literal: the image has ``pkg`` (a candidate of the class) installed."""
+        return self._lits[id(pkg)]
 
     def versions(self, stem: str) -> tuple[int, ...]:
         """The literals of stem's candidates, oldest first (memoised)."""
