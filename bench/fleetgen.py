@@ -2,6 +2,8 @@
 and a host (global zone + zones) with consistent installed states.
 
     python -m bench.fleetgen --preset small --seed 1 --out /tmp/fleet
+    python -m bench.fleetgen --preset medium --shape random --seed 7 --out /tmp/m
+    python -m bench.fleetgen --preset medium --shape drift=0.15,broken=0.05 --out /tmp/m
 
 writes ``OUT/catalog/<publisher>/<stem>@<release>-<branch>.p5m`` (one package
 version per file) and ``OUT/fleet.toml`` (docs/interfaces.md format). The
@@ -16,6 +18,13 @@ power-law dependency fan-in; a second publisher (``extra``); excludes,
 conditionals, require-any, optionals, groups, origins, obsolete and renamed
 packages; a few SVR4 packages. Zones come from role templates with per-zone
 variation and mixed brands.
+
+``--shape`` varies what our own fleets flatter (``Shape``: dependency drift,
+uninstallable newest versions, dependency-free leaves, conditional and
+require-any density, the number of role templates and how much zones vary,
+how far zones lag, packages the global zone lacks); ``--shape random`` draws
+every knob from the seed. The default shape is the historic generator, byte
+for byte.
 
 Why the installed states are consistent: every dependency of a version that
 first appears in snapshot ``s`` asks for at most the target's version in
@@ -35,7 +44,7 @@ import sys
 import time
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from enum import Enum
 from itertools import accumulate
@@ -77,6 +86,93 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+@dataclass(frozen=True)
+class Shape:
+    """Knobs for what a fleet looks like beyond its size. The defaults are the
+    generator as it always was (same seed, same bytes); each knob draws from
+    its own random stream, so turning one does not reshuffle the others."""
+
+    #: share of later versions of libraries, applications and userland
+    #: packages that require one stem more than the version before
+    drift: float = 0.0
+    #: share of libraries and applications (2+ versions) whose newest version
+    #: needs a core release no source has: it can never be installed
+    broken: float = 0.0
+    #: dependency-free single-version packages, as a share of the stems
+    leaves: float = 0.0
+    #: optional, conditional and require-any dependencies: each on this share
+    #: of libraries and applications
+    other_deps: float = 0.02
+    #: role templates zones are drawn from
+    templates: int = 8
+    #: per zone, up to this many template applications dropped and added
+    removed: int = 3
+    added: int = 5
+    #: linked zones' unincorporated packages lag the global zone's by up to this many snapshots
+    lag: int = 3
+    #: share of applications (2+ versions) whose newest version needs, in a
+    #: zone, a package the global zone does not have (a parent dependency)
+    gz_lacks: float = 0.0
+
+    def text(self) -> str:
+        """``key=value,...`` for the knobs that differ from the defaults."""
+        default = Shape()
+        return (
+            ",".join(
+                f"{f.name}={getattr(self, f.name)}"
+                for f in fields(self)
+                if getattr(self, f.name) != getattr(default, f.name)
+            )
+            or "default"
+        )
+
+    @classmethod
+    def random(cls, rng: random.Random) -> Shape:
+        """Every knob drawn from ``rng``, over the ranges real fleets span."""
+        return cls(
+            drift=round(rng.uniform(0.0, 0.25), 3),
+            broken=round(rng.uniform(0.0, 0.1), 3),
+            leaves=round(rng.uniform(0.0, 0.2), 3),
+            other_deps=round(rng.uniform(0.005, 0.08), 3),
+            templates=rng.choice((1, 2, 4, 8, 16, 40)),
+            removed=rng.randint(0, 10),
+            added=rng.randint(0, 20),
+            lag=rng.randint(0, 8),
+            gz_lacks=round(rng.uniform(0.0, 0.05), 3),
+        )
+
+
+#: Named shapes: ``drift`` is the shape of an independently written OmniOS-like
+#: generator (issue 9): new versions add targets, uninstallable newest versions,
+#: leaves, many templates; ``uniform`` has one template and no variation.
+SHAPES: dict[str, Shape] = {
+    "default": Shape(),
+    "drift": Shape(drift=0.15, broken=0.05, leaves=0.1, templates=20, added=10, lag=6),
+    "uniform": Shape(templates=1, removed=0, added=0, lag=0),
+    "diverse": Shape(templates=40, removed=10, added=20, lag=8, other_deps=0.06),
+    "stress": Shape(drift=0.2, broken=0.08, gz_lacks=0.04, leaves=0.05, templates=12),
+}
+
+
+def parse_shape(text: str, seed: int) -> Shape:
+    """``default``, a name of SHAPES, ``random`` (drawn from the seed), or
+    ``key=value,...`` over the default (``drift=0.15,templates=20``)."""
+    if text == "random":
+        return Shape.random(random.Random(f"shape:{seed}"))
+    if text in SHAPES:
+        return SHAPES[text]
+    values: dict[str, object] = {}
+    kinds = {f.name: f.type for f in fields(Shape)}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in kinds:
+            known = ", ".join([*SHAPES, "random", *(f"{k}=..." for k in kinds)])
+            raise ValueError(f"bad shape {item!r}: expected one of {known}")
+        values[key] = int(value) if kinds[key] in (int, "int") else float(value)
+    return replace(Shape(), **values)  # type: ignore[arg-type]
+
+
 class Kind(Enum):
     INCORP = "incorporation"
     CORE = "kernel-side"  # osnet, self parent dependency
@@ -85,6 +181,7 @@ class Kind(Enum):
     LIB = "library"  # unincorporated, may be a dependency target
     APP = "application"  # unincorporated, never a dependency target
     SVR4 = "svr4"
+    TOOL = "global-tool"  # an application no image installs (Shape.gz_lacks)
 
 
 #: kinds installed at the image's snapshot (the others may lag behind)
@@ -136,6 +233,12 @@ class Stem:
     reserved: bool = False  # a rename target or a meta package
     svr4: tuple[tuple[str, str], ...] = ()
     sparc: bool = False  # a driver for another architecture
+    #: dependencies a later version adds (version index -> deps), Shape.drift
+    added: dict[int, list[Dep]] = field(default_factory=dict)
+    #: the newest version needs something no source has (Shape.broken)
+    broken_last: bool = False
+    #: the newest version needs, in a zone, this stem in the global zone (Shape.gz_lacks)
+    needs_in_gz: int | None = None
 
     @property
     def pinned(self) -> bool:
@@ -150,6 +253,17 @@ class Stem:
     def usable(self, k: int) -> bool:
         last = k == len(self.snaps) - 1
         return not (last and (self.obsolete_last or self.renamed_to is not None))
+
+    def deps_at(self, k: int) -> list[Dep]:
+        """Version k's dependencies: the stem's, and those versions up to k added."""
+        if not self.added:
+            return self.deps
+        return self.deps + [dep for j in sorted(self.added) if j <= k for dep in self.added[j]]
+
+    def installable(self, k: int, zone: str) -> bool:
+        """Version k can be installed at all (in a zone of this kind)."""
+        last = k == len(self.snaps) - 1
+        return not (last and (self.broken_last or (self.needs_in_gz is not None and zone != "global")))
 
 
 @dataclass
@@ -478,7 +592,7 @@ def add_metas(d: Distro, rng: random.Random, count: int) -> None:
         meta.reserved = True
 
 
-def build_distro(preset: Preset, rng: random.Random) -> Distro:
+def build_distro(preset: Preset, rng: random.Random, shape: Shape = Shape(), tag: str = "") -> Distro:
     snapshots = make_snapshots(rng)
     nsnap = len(snapshots)
     stems = make_stems(preset, nsnap, rng)
@@ -492,9 +606,77 @@ def build_distro(preset: Preset, rng: random.Random) -> Distro:
     add_zone_rules(d, rng)
     add_incorporations(d, rng)
     add_lifecycle(d, rng, 0.02)
-    add_other_deps(d, rng, 0.02)
+    add_other_deps(d, rng, shape.other_deps)
     add_metas(d, rng, max(2, preset.stems // 500))
+    reshape(d, shape, tag)
     return d
+
+
+def reshape(d: Distro, shape: Shape, tag: str) -> None:
+    """The Shape's knobs, each from its own random stream (``tag`` seeds them)."""
+    if shape.drift:
+        add_drift(d, random.Random(f"{tag}:drift"), shape.drift)
+    if shape.broken:
+        add_broken(d, random.Random(f"{tag}:broken"), shape.broken)
+    if shape.gz_lacks:
+        add_gz_lacks(d, random.Random(f"{tag}:gz-lacks"), shape.gz_lacks)
+    if shape.leaves:
+        add_leaves(d, random.Random(f"{tag}:leaves"), shape.leaves)
+
+
+def add_drift(d: Distro, rng: random.Random, share: float) -> None:
+    """Later versions that require one stem more than the version before
+    (pkgdepend finds a new library): updating then adds packages."""
+    userland = Picker(d.by_kind(Kind.CORE, Kind.USERLAND))
+    libs = Picker(d.by_kind(Kind.CORE, Kind.USERLAND, Kind.LIB))
+    for stem in d.by_kind(Kind.USERLAND, Kind.LIB, Kind.APP):
+        picker = userland if stem.kind is Kind.USERLAND else libs
+        have = {t for dep in stem.deps for t in dep.targets}
+        for k in range(1, len(stem.snaps)):
+            if rng.random() >= share:
+                continue
+            target = picker.pick(rng, stem.index, stem.snaps[k])
+            if target is not None and target.index not in have:
+                have.add(target.index)
+                full = stem.kind is Kind.USERLAND
+                stem.added.setdefault(k, []).append(Dep("require", (target.index,), full=full))
+
+
+def plain_apps(d: Distro, *kinds: Kind) -> list[Stem]:
+    """Stems of ``kinds`` with two or more versions and no lifecycle role."""
+    return [
+        s
+        for s in d.by_kind(*kinds)
+        if len(s.snaps) >= 2 and not (s.obsolete_last or s.reserved or s.origin) and s.renamed_to is None
+    ]
+
+
+def add_broken(d: Distro, rng: random.Random, share: float) -> None:
+    """Newest versions that need a core release the repository lacks."""
+    for stem in plain_apps(d, Kind.LIB, Kind.APP):
+        if rng.random() < share:
+            stem.broken_last = True
+
+
+def add_gz_lacks(d: Distro, rng: random.Random, share: float) -> None:
+    """Newest versions that need, in a zone, a tool only the global zone could
+    have (and does not): zones hold them back unless the global zone adds it."""
+    tools = [new_stem(d.stems, f"system/management/gztool{i}", OMNIOS, Kind.TOOL) for i in range(4)]
+    for tool in tools:
+        tool.snaps, tool.releases = [0], ["1.0"]
+    for stem in plain_apps(d, Kind.APP):
+        if not stem.broken_last and rng.random() < share:
+            stem.needs_in_gz = rng.choice(tools).index
+
+
+def add_leaves(d: Distro, rng: random.Random, share: float) -> None:
+    """Packages with one version, no dependencies and no dependents."""
+    namer = Namer(rng)
+    namer.used |= {s.name for s in d.stems}
+    for i in range(int(len(d.stems) * share)):
+        name = namer.make(rng.choice(APP_CATEGORIES), "leaf")
+        stem = new_stem(d.stems, name, EXTRA if i % 3 == 0 else OMNIOS, Kind.APP)
+        stem.snaps, stem.releases = [0], [f"1.{rng.randint(0, 9)}"]
 
 
 # ---------------------------------------------------------------------------
@@ -525,6 +707,8 @@ def dep_fmri(d: Distro, index: int, snap: int, dep: Dep) -> str:
         return f"pkg:/{target.name}"
     k = target.at(snap)
     assert k is not None, (target.name, snap)
+    if target.broken_last and k == len(target.snaps) - 1 and k > 0:
+        k -= 1  # a dependency asks for at most the newest installable version
     return f"pkg:/{target.name}@{short_version(d, target, k, dep.full)}"
 
 
@@ -586,7 +770,12 @@ def render(d: Distro, stem: Stem, k: int) -> str:
         new = Dep("require", (stem.renamed_to,))
         return "\n".join([*lines[:1], "set name=pkg.renamed value=true", lines[2],
                           dep_line(d, new, snap), ""])  # fmt: skip
-    lines.extend(dep_line(d, dep, snap) for dep in stem.deps)
+    lines.extend(dep_line(d, dep, snap) for dep in stem.deps_at(k))
+    if last and stem.broken_last:
+        lines.append("depend type=require fmri=pkg:/system/library@0.5.11-151099")
+    if last and stem.needs_in_gz is not None:
+        tool = d.stems[stem.needs_in_gz].name
+        lines.append(f"depend type=parent fmri=pkg:/{tool}@1.0 {ZONE}=nonglobal")
     lines.extend(incorporate_lines(d, stem, snap))
     if stem.excludes is not None:
         lines.append(f"depend type=exclude fmri=pkg:/{d.stems[stem.excludes].name}")
@@ -658,6 +847,10 @@ def find_version(d: Distro, img: Image, index: int) -> tuple[int, int] | None:
     k = stem.at(img.snap if stem.pinned else img.usnap)
     if k is None or stem.sparc or (stem.kind is Kind.DRIVER and img.zone != "global"):
         return None
+    if not stem.installable(k, img.zone):
+        k -= 1  # the newest cannot be installed: images have the one before
+        if k < 0:
+            return None
     if stem.usable(k):
         return index, k
     if stem.renamed_to is not None and k == len(stem.snaps) - 1:
@@ -668,7 +861,7 @@ def find_version(d: Distro, img: Image, index: int) -> tuple[int, int] | None:
 def wanted(d: Distro, img: Image, index: int) -> Iterator[int]:
     """Stems that the installed ``index`` pulls in (require, group, ...)."""
     stem = d.stems[index]
-    for dep in stem.deps:
+    for dep in stem.deps_at(img.installed[index]):
         if not img.allows(dep.tags):
             continue
         if dep.type == "require" or (dep.type == "group" and dep.targets[0] not in img.avoid):
@@ -726,23 +919,36 @@ ROLE_WEIGHTS = {"web": 30, "app": 20, "db": 15, "build": 10, "minimal": 10,
                 "mail": 5, "monitor": 5, "cache": 5}  # fmt: skip
 
 
-def make_roles(d: Distro, preset: Preset, oldest: int, rng: random.Random) -> Roles:
+#: the global zone's applications come from this role's template
+GZ_ROLE = "monitor"
+
+
+def role_weights(templates: int) -> dict[str, int]:
+    """The first ``templates`` roles of ROLE_WEIGHTS, then ``roleNN`` ones."""
+    weights = dict(list(ROLE_WEIGHTS.items())[:templates])
+    for i in range(len(weights), templates):
+        weights[f"role{i:02d}"] = 5
+    return weights
+
+
+def make_roles(d: Distro, preset: Preset, oldest: int, rng: random.Random, shape: Shape = Shape()) -> Roles:
     apps = [s.index for s in d.by_kind(Kind.APP) if s.intro <= oldest]
     roots: dict[str, list[int]] = {}
-    for role in ROLE_WEIGHTS:
+    weights = role_weights(shape.templates)
+    for role in [*weights, *([GZ_ROLE] if GZ_ROLE not in weights else [])]:
         size = preset.role_roots // (5 if role == "minimal" else 1)
         roots[role] = rng.sample(apps, min(size, len(apps)))
-    return Roles(roots, ROLE_WEIGHTS)
+    return Roles(roots, weights)
 
 
-def zone_roots(d: Distro, roles: Roles, role: str, rng: random.Random) -> list[int]:
+def zone_roots(d: Distro, roles: Roles, role: str, rng: random.Random, shape: Shape = Shape()) -> list[int]:
     """The role's applications, a few removed, a few added."""
     base = list(roles.roots[role])
-    for _ in range(rng.randint(0, 3)):
+    for _ in range(rng.randint(0, shape.removed)):
         if base:
             base.pop(rng.randrange(len(base)))
-    others = roles.roots[rng.choice(list(roles.roots))]
-    base.extend(rng.sample(others, min(len(others), rng.randint(0, 5))))
+    others = roles.roots[rng.choice(list(roles.weights))]
+    base.extend(rng.sample(others, min(len(others), rng.randint(0, shape.added))))
     return base
 
 
@@ -767,7 +973,7 @@ def global_zone(d: Distro, s_gz: int, rng: random.Random, roles: Roles) -> Image
     gz.avoid = set(rng.sample(groups, min(2, len(groups))))
     kernel = [s.index for s in d.by_kind(Kind.CORE, Kind.DRIVER, Kind.INCORP)]
     svr4 = [s.index for s in d.by_kind(Kind.SVR4) if ("SUNW_PKG_ALLZONES", "true") in s.svr4]
-    install(d, gz, [*kernel, *svr4, *compatible_roots(d, gz, roles.roots["monitor"])])
+    install(d, gz, [*kernel, *svr4, *compatible_roots(d, gz, roles.roots[GZ_ROLE])])
     finish(d, gz, rng, 2)
     locked = sorted(i for i in d.version_locked if i in gz.installed)
     gz.facets = [f"facet.version-lock.{d.stems[i].name}" for i in locked[:1]]
@@ -795,13 +1001,15 @@ def svr4_roots(d: Distro, gz: Image, rng: random.Random) -> list[int]:
     return roots + [s.index for s in svr4 if s.index not in gz.installed and rng.random() < 0.5]
 
 
-def make_zone(d: Distro, gz: Image, name: str, brand: str, roots: list[int], rng: random.Random) -> Image:
+def make_zone(
+    d: Distro, gz: Image, name: str, brand: str, roots: list[int], rng: random.Random, lag: int = 3
+) -> Image:
     nsnap = len(d.snapshots)
     if brand == "ipkg":  # an independent image: its own snapshot
         snap = rng.randint(max(0, gz.snap - 3), nsnap - 2)
         zone = Image(name, snap, max(0, snap - rng.randint(0, 2)), "nonglobal", "global", brand)
     else:
-        usnap = gz.snap if brand == "native" else max(0, gz.snap - rng.randint(0, 3))
+        usnap = gz.snap if brand == "native" else max(0, gz.snap - rng.randint(0, lag))
         zone = Image(name, gz.snap, usnap, "nonglobal", "global", brand)
     groups = entire_groups(d)
     zone.avoid = set(rng.sample(groups, min(len(groups), rng.randint(0, 2))))
@@ -811,9 +1019,9 @@ def make_zone(d: Distro, gz: Image, name: str, brand: str, roots: list[int], rng
     return zone
 
 
-def build_images(d: Distro, preset: Preset, rng: random.Random) -> list[Image]:
+def build_images(d: Distro, preset: Preset, rng: random.Random, shape: Shape = Shape()) -> list[Image]:
     s_gz = len(d.snapshots) - 1 - rng.randint(3, 5)
-    roles = make_roles(d, preset, max(0, s_gz - 3), rng)
+    roles = make_roles(d, preset, max(0, s_gz - 3), rng, shape)
     gz = global_zone(d, s_gz, rng, roles)
     images = [gz]
     role_names = list(roles.weights)
@@ -822,7 +1030,8 @@ def build_images(d: Distro, preset: Preset, rng: random.Random) -> list[Image]:
     for role, brand in zip(picks, brands(preset.zones, rng), strict=True):
         counters[role] = counters.get(role, 0) + 1
         name = f"{role}{counters[role]:03d}"
-        images.append(make_zone(d, gz, name, brand, zone_roots(d, roles, role, rng), rng))
+        roots = zone_roots(d, roles, role, rng, shape)
+        images.append(make_zone(d, gz, name, brand, roots, rng, shape.lag))
     return images
 
 
@@ -855,8 +1064,11 @@ def image_toml(d: Distro, img: Image) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fleet_toml(d: Distro, images: list[Image], preset: str, seed: int) -> str:
-    parts = [f"# Generated by bench/fleetgen.py --preset {preset} --seed {seed}\n"]
+def fleet_toml(d: Distro, images: list[Image], preset: str, seed: int, shape: Shape = Shape()) -> str:
+    head = f"# Generated by bench/fleetgen.py --preset {preset} --seed {seed}"
+    if shape != Shape():
+        head += f" --shape {shape.text()}"
+    parts = [head + "\n"]
     for pub in (OMNIOS, EXTRA):
         parts.append(f'[[source]]\npath = "catalog/{pub}"\npublisher = "{pub}"\n')
     parts.extend(image_toml(d, img) for img in images)
@@ -867,7 +1079,7 @@ def fleet_toml(d: Distro, images: list[Image], preset: str, seed: int) -> str:
 # Entry points
 
 
-def generate(preset: str, seed: int, out: Path) -> FleetStats:
+def generate(preset: str, seed: int, out: Path, shape: Shape = Shape()) -> FleetStats:
     """Write ``out/catalog/...`` and ``out/fleet.toml``; return their sizes.
     ``out/catalog`` must not exist yet (stale manifests would join the fleet)."""
     if preset not in PRESETS:
@@ -875,11 +1087,11 @@ def generate(preset: str, seed: int, out: Path) -> FleetStats:
     if (out / "catalog").exists():
         raise FileExistsError(f"{out / 'catalog'} exists; remove it first")
     sizes = PRESETS[preset]
-    distro = build_distro(sizes, random.Random(f"{preset}:{seed}:distro"))
-    images = build_images(distro, sizes, random.Random(f"{preset}:{seed}:images"))
+    distro = build_distro(sizes, random.Random(f"{preset}:{seed}:distro"), shape, f"{preset}:{seed}")
+    images = build_images(distro, sizes, random.Random(f"{preset}:{seed}:images"), shape)
     out.mkdir(parents=True, exist_ok=True)
     versions = write_catalog(distro, out)
-    (out / "fleet.toml").write_text(fleet_toml(distro, images, preset, seed))
+    (out / "fleet.toml").write_text(fleet_toml(distro, images, preset, seed, shape))
     pairs = sum(len(img.installed) for img in images)
     return FleetStats(len(distro.stems), versions, len(images), pairs)
 
@@ -894,6 +1106,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--force", action="store_true", help="replace an existing OUT/catalog")
+    parser.add_argument(
+        "--shape",
+        default="default",
+        help=f"fleet shape: {', '.join(SHAPES)}, random (from the seed), or key=value,... (Shape's knobs)",
+    )
     args = parser.parse_args(argv)
     catalog = args.out / "catalog"
     if catalog.exists():
@@ -901,9 +1118,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{catalog} exists; remove it or pass --force")
         shutil.rmtree(catalog)
     start = time.perf_counter()
-    stats = generate(args.preset, args.seed, args.out)
+    try:
+        shape = parse_shape(args.shape, args.seed)
+    except ValueError as err:
+        parser.error(str(err))
+    stats = generate(args.preset, args.seed, args.out, shape)
     elapsed = time.perf_counter() - start
-    print(f"{args.preset} seed {args.seed}: {stats.stems} stems, {stats.versions} versions, "
+    print(f"{args.preset} seed {args.seed} shape {shape.text()}: "
+          f"{stats.stems} stems, {stats.versions} versions, "
           f"{stats.images} images, {stats.installed_pairs} installed pairs "
           f"in {elapsed:.1f} s -> {args.out}")  # fmt: skip
     return 0

@@ -15,8 +15,8 @@ from resolver.encode.goals import encode_one_version_per_stem
 from resolver.encode.zones import encode_parent_dependencies, encode_svr4_zone
 from resolver.explain import ConflictFinder, facts_from_conflict
 from resolver.fmri import Fmri
-from resolver.model import Brand, Package
-from resolver.objective import Optimizer, Oracle
+from resolver.model import Brand, DepType, Package
+from resolver.objective import DeadLiterals, Optimizer, Oracle
 from resolver.plan import HeldBack
 from resolver.problem import ImageProblem, SharedProblem
 from resolver.sat import Formula, Origin, SatSolver
@@ -72,9 +72,12 @@ class ClassSolve:
         #: literals some image had to give up (likely so in the next image)
         self.failed_tops: set[int] = set()
         self.forced: set[int] = set()
+        self.dead = DeadLiterals(self.solver)
         #: (stem, package) per candidate, in variable order (``chosen``)
         self._stems = [(p.stem, p) for p in self.enc.packages]
         self._absent: list[tuple[str, int]] | None = None
+        self._requires: dict[int, frozenset[str]] = {}
+        self._any_stems: dict[int, str] = {}
         self._parent_lits: tuple[set[Fmri], list[int]] | None = None
 
     def chosen(self, model: list[int]) -> dict[str, Package]:
@@ -106,6 +109,46 @@ class ClassSolve:
             return {pkg.stem: pkg for pkg in map(packages.__getitem__, array("i", data))}
 
         return Selection(by_stem(chosen), by_stem(final), held_back)
+
+    def forced_present(self, implied: set[int]) -> set[str]:
+        """Stems every model of these propagated literals installs, as far as
+        require dependencies show: a stem with a version or its any-of literal
+        implied, then, to a fixpoint, every stem that all the remaining
+        versions of a forced stem require. Propagation alone stops where a
+        forced stem's version is still open; this follows it stem by stem (a
+        newly required library whose every version needs another one), so the
+        fewest-added stage need not find those one solver call at a time."""
+        count = len(self._stems)
+        present = {self._stems[v - 1][0] for v in implied if 0 < v <= count}
+        present |= {stem for sel, stem in self._any_stem().items() if sel in implied}
+        todo = list(present)
+        while todo:
+            stem = todo.pop()
+            versions = [p for p in self.shared.candidates.get(stem, ()) if -self.enc.x(p) not in implied]
+            if not versions:
+                continue
+            common = set(self._required_stems(versions[0]))
+            for pkg in versions[1:]:
+                common &= self._required_stems(pkg)
+            for target in common - present:
+                present.add(target)
+                todo.append(target)
+        return present
+
+    def _required_stems(self, pkg: Package) -> frozenset[str]:
+        """Stems pkg's require dependencies name (memoised per package)."""
+        got = self._requires.get(id(pkg))
+        if got is None:
+            got = self._requires[id(pkg)] = frozenset(
+                d.fmri.stem for d in self.shared.deps(pkg) if d.type is DepType.REQUIRE
+            )
+        return got
+
+    def _any_stem(self) -> dict[int, str]:
+        """any-of literal -> its stem, for the stems that have one so far."""
+        if len(self._any_stems) != len(self.enc.any_of_stems):
+            self._any_stems = {self.enc.any_of(s): s for s in self.enc.any_of_stems}
+        return self._any_stems
 
     def absent_literals(self) -> list[tuple[str, int]]:
         """Per candidate stem in name order: the literal "no version installed"."""
@@ -159,7 +202,7 @@ class ImageRun:
         return self._optimizer(parent_lits, oracle).feasible()
 
     def _optimizer(self, parent_lits: Sequence[int], oracle: Oracle | None) -> Optimizer:
-        return Optimizer(self.cls.formula, self.cls.solver, oracle, self.base(parent_lits))
+        return Optimizer(self.cls.formula, self.cls.solver, oracle, self.base(parent_lits), self.cls.dead)
 
     def requested(self) -> set[str]:
         p = self.problem
@@ -198,9 +241,15 @@ class ImageRun:
         others = [s for s in sorted(p.installed) if s not in requested and s not in p.removals]
         kept = [enc.live(s) for s in others if self.assumed.ladder(s)]
         same = [self.x(p.installed[s]) for s in others if self.x(p.installed[s]) not in self.assumed.excluded]
-        absent = [lit for s, lit in self.cls.absent_literals() if s not in p.installed and s not in requested]
-        for wanted in (kept, same, absent):
-            self.cls.forced |= opt.satisfy_most(wanted, self.cls.forced)
+        pairs = [(s, a) for s, a in self.cls.absent_literals() if s not in p.installed and s not in requested]
+        absent = [lit for _, lit in pairs]
+
+        def added(implied: set[int]) -> set[int]:
+            present = self.cls.forced_present(implied)
+            return {lit for s, lit in pairs if s in present}
+
+        for wanted, entailed in ((kept, None), (same, None), (absent, added)):
+            self.cls.forced |= opt.satisfy_most(wanted, self.cls.forced, entailed)
 
     def _movable(self, opt: Optimizer, done: set[str]) -> set[str]:
         """Stems the last stage makes as new as possible: those that moved or

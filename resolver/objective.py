@@ -37,6 +37,35 @@ from resolver.sat import Formula, Origin, SatSolver
 Oracle = Callable[[list[int]], list[tuple[list[int], Origin]]]
 
 
+class DeadLiterals:
+    """Literals false in every model of the formula itself, whatever an image
+    assumes: newest versions that need something no source has, and the like.
+    Shared by the images of a class, so each is found once, not once per
+    image (and one solver call each, as the greedy would otherwise find them:
+    a failed call names one false assumption at a time).
+
+    A literal is dead if propagation from it alone conflicts (this covers
+    literals false at the root, which the solver's propagation does not
+    report), or a solve assuming it fails with a core of that literal alone;
+    then its negation is added to the solver as a unit (it is implied)."""
+
+    def __init__(self, solver: SatSolver) -> None:
+        self.solver = solver
+        self._known: dict[int, bool] = {}
+
+    def __call__(self, lit: int) -> bool:
+        got = self._known.get(lit)
+        if got is None:
+            got = self._known[lit] = self.solver.implied([lit]) is None
+        return got
+
+    def learn(self, lit: int) -> None:
+        """``lit`` failed with a core of itself alone."""
+        if not self._known.get(lit):
+            self._known[lit] = True
+            self.solver.add([-lit])
+
+
 @dataclass
 class Optimizer:
     """Drives one solver through the stages, keeping decisions as assumptions."""
@@ -45,6 +74,8 @@ class Optimizer:
     solver: SatSolver
     oracle: Oracle | None = None
     assumptions: list[int] = field(default_factory=list)
+    #: the class's dead literals (None: not tracked)
+    dead: DeadLiterals | None = None
     #: the last model found; always a model of ``assumptions`` (decisions are
     #: only ever taken from it), so a literal true in it is not forced false
     model: list[int] = field(default_factory=list)
@@ -56,7 +87,11 @@ class Optimizer:
 
     def feasible(self, extra: Sequence[int] = ()) -> bool:
         """Satisfiable with the decisions so far plus ``extra``? Keeps the model.
-        Models the oracle rejects are cut off and the solve repeated."""
+        Models the oracle rejects are cut off and the solve repeated. When the
+        current model already has every literal of ``extra``, it is the
+        answer (it is a model of the decisions so far): no solver call."""
+        if self.model and all(self._holds(lit, self.model) for lit in extra):
+            return True
         while True:
             if not self.solver.solve([*self.assumptions, *extra]):
                 return False
@@ -129,6 +164,10 @@ class Optimizer:
         failed tops, for the caller's ``suspects``."""
         implied = self._implied()
         live = [[lit for lit in ladder if -lit not in implied] for ladder in ladders]
+        if self.dead is not None:
+            for rungs in live:
+                while rungs and self.dead(rungs[-1]):
+                    self._failed_at[rungs.pop()] = 0  # explained on its own
         tops = {i: rungs[-1] for i, rungs in enumerate(live) if rungs}
         failed: set[int] = set()
         suspected = [top for top in tops.values() if top in suspects and not self.value(top)]
@@ -145,6 +184,8 @@ class Optimizer:
             elif len(hit) == 1:
                 failed.add(hit[0])
                 self.blocked[tops[hit[0]]] = sorted(core)
+                if self.dead is not None and core == {tops[hit[0]]}:
+                    self.dead.learn(tops[hit[0]])
             else:
                 return self._one_by_one(ladders, failed, tops)
         above = [lit for i in sorted(failed) for lit in live[i][self._rung(live[i]) + 1 : -1]]
@@ -204,14 +245,21 @@ class Optimizer:
             current = self._rung(ladder)
         return current
 
-    def satisfy_most(self, wanted: Sequence[int], suspects: set[int] | None = None) -> set[int]:
+    def satisfy_most(
+        self,
+        wanted: Sequence[int],
+        suspects: set[int] | None = None,
+        entailed: Callable[[set[int]], set[int]] | None = None,
+    ) -> set[int]:
         """Make as many ``wanted`` literals true as possible; fix that optimum.
         Returns those that had to be false.
 
         1. Forced literals, false in every solution: those propagation rules
-           out, ``suspects`` (forced in similar images) that no model can make
-           true (confirmed together, as in ``maximize_all``), and those a core
-           names alone during the search;
+           out, and those ``entailed`` (the caller's domain knowledge) derives
+           from what propagation gives; those false in the current model (or, before there is one,
+           ``suspects``: forced in similar images) that no model can make true,
+           confirmed together (as in ``maximize_all``); and those a core names
+           alone during the search;
         2. core-guided linear search for the fewest false among the rest: a
            larger core makes its literals relaxable, counted by a totalizer
            whose bound rises only when a core holds no new literal;
@@ -224,13 +272,20 @@ class Optimizer:
         self._implied_cache = None
         implied = self._implied()
         forced = {w for w in wanted if -w in implied}
+        if entailed is not None:
+            forced |= entailed(implied) & set(wanted)
         rest = [w for w in wanted if w not in forced]
         if self.feasible([*(-w for w in forced), *rest]):  # the common case: nothing more to give up
             self.assumptions.extend([*(-w for w in forced), *rest])
             return forced
-        if suspects:  # those a model has true are not forced
-            maybe = [w for w in rest if w in suspects and not self.value(w)]
-            forced |= self._never_true(maybe)
+        # Those false in the current model (a model of the decisions so far)
+        # are likely forced: confirm them together. Without a model yet, the
+        # suspects (forced in similar images) are the guess.
+        if self.model:
+            maybe = [w for w in rest if not self.value(w)]
+        else:
+            maybe = [w for w in rest if suspects and w in suspects]
+        forced |= self._never_true(maybe)
         self.assumptions.extend(-w for w in wanted if w in forced)
         rest = [w for w in wanted if w not in forced]
         bound = self._fewest_false(rest, forced)

@@ -9,7 +9,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resolver.objective import Optimizer
+from resolver.objective import DeadLiterals, Optimizer
 from resolver.sat import Formula, Origin, SatSolver
 
 RULE = Origin("test", "", "")
@@ -87,6 +87,17 @@ def test_maximize_all_is_the_greedy(problem: Problem, data: st.DataObject) -> No
     for top in failed:  # each has a reason, confirmed in bulk or not
         core = bulk.blocking_core(top)
         assert core is not None and top in core
+    three = _formula(problem)
+    solver = SatSolver(three)
+    dead = DeadLiterals(solver)
+    shared = Optimizer(three, solver, dead=dead)
+    shared.maximize_all(ladders, suspects)
+    assert _fixed_rungs(shared, ladders) == best  # dead tops skipped, same greedy
+    for lit in {v for lad in ladders for v in lad}:
+        assert dead(lit) <= all(lit not in m for m in models)  # dead means false in every model
+    again = Optimizer(three, solver, dead=dead)  # a second image on the same class solver
+    again.maximize_all(ladders, suspects)
+    assert _fixed_rungs(again, ladders) == best
 
 
 @settings(max_examples=300, deadline=None)
@@ -110,6 +121,10 @@ def test_satisfy_most_keeps_the_most(problem: Problem, data: st.DataObject) -> N
     fewest = min(kept(m).count(False) for m in models)
     first = max(kept(m) for m in models if kept(m).count(False) == fewest)  # earlier ones kept first
     suspects = set(data.draw(st.lists(st.sampled_from(wanted), max_size=len(wanted))))
-    assert len(opt.satisfy_most(wanted, suspects)) == fewest
+    # the caller's knowledge: some of the literals that are false in every model
+    never = [w for w in wanted if all((abs(w) in m) != (w > 0) for m in models)]
+    known = set(data.draw(st.lists(st.sampled_from(never), max_size=len(never)))) if never else set()
+    entailed = (lambda implied: known) if data.draw(st.booleans()) else None
+    assert len(opt.satisfy_most(wanted, suspects, entailed)) == fewest
     assert opt.feasible()
     assert kept({x for x in opt.model if x > 0}) == first

@@ -52,6 +52,8 @@ class ClassEncoding:
         self._default_optouts: dict[tuple[str, str], bool] = {}
         self.group_targets: set[tuple[str, str]] = set()
         self.group_any_sets: set[tuple[str, ...]] = set()
+        #: stems with an ``any_of`` literal, in the order they were made
+        self.any_of_stems: list[str] = []
         #: every candidate, in variable order: ``packages[v - 1]`` is variable v's
         self.packages: list[Package] = []
         self._number_candidates()
@@ -157,6 +159,7 @@ class ClassEncoding:
         """Literal implied by any non-obsolete version of ``stem`` (Tᵢ → a)."""
 
         def build(sel: int) -> None:
+            self.any_of_stems.append(stem)
             for p in self.shared.candidates.get(stem, ()):
                 if not p.obsolete:
                     self.add([-self.x(p), sel], Origin(_SILENT, "", ""))

@@ -23,7 +23,12 @@ def _at_least(fmri: Fmri) -> str:
 
 
 def encode_require(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
-    """require T@v — ¬P ∨ T₁ ∨ … ∨ Tₙ over non-obsolete T ≥ v (unit ¬P if none)."""
+    """require T@v — ¬P ∨ T₁ ∨ … ∨ Tₙ over non-obsolete T ≥ v (unit ¬P if none);
+    and ¬P ∨ A(T), where A(T) is implied by any non-obsolete T (``any_of``).
+    The second clause follows from the first; it lets unit propagation see
+    that installing P adds T before any version of T is chosen, so the
+    fewest-added stage finds forced additions without a search (with a
+    single target the first clause already propagates to it)."""
     t = dep.fmri
     lits = enc.lits(
         ("ge", t.stem, t.version, False),
@@ -33,6 +38,8 @@ def encode_require(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
         "require", lambda: f"{pkg.fmri.short()} requires {_at_least(t)}", pkg, dep=dep, stems=(t.stem,)
     )
     enc.add([-enc.x(pkg), *lits], origin)
+    if len(lits) > 1:  # with one target, propagation already reaches A(T) through it
+        enc.add([-enc.x(pkg), enc.any_of(t.stem)], origin)
 
 
 def encode_require_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
@@ -95,7 +102,8 @@ def encode_incorporate(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
 
 
 def encode_conditional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
-    """conditional T@v predicate=Q@w — for each non-obsolete Q ≥ w: ¬P ∨ ¬Q ∨ (non-obsolete T ≥ v)."""
+    """conditional T@v predicate=Q@w — for each non-obsolete Q ≥ w: ¬P ∨ ¬Q ∨ (non-obsolete T ≥ v),
+    and ¬P ∨ ¬Q ∨ A(T) (implied; see ``encode_require``)."""
     t, q = dep.fmri, dep.predicate
     if q is None:
         return
@@ -107,6 +115,8 @@ def encode_conditional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
     origin = enc.origin("conditional", text, pkg, dep=dep, stems=(t.stem,))
     for pred in enc.shared.at_least(q.stem, q.version, obsolete_ok=False):
         enc.add([-enc.x(pkg), -enc.x(pred), *targets], origin)
+        if len(targets) > 1:
+            enc.add([-enc.x(pkg), -enc.x(pred), enc.any_of(t.stem)], origin)
 
 
 def _group_clauses(
