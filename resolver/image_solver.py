@@ -63,6 +63,9 @@ class ClassSolve:
             for key, var in self.formula.var_of.items()
             if isinstance(key, tuple) and key[0] == PARENT
         ]
+        #: per candidate stem in name order, the literal "no version installed"
+        #: (made now, with the other lasting variables, before any image's scratch)
+        self.absent = [(s, -self.enc.any_of(s)) for s in sorted(shared.candidates)]
         self.formula.seal()  # worker processes may add only unkeyed variables
         self.solver = SatSolver(self.formula, deadline)
         self.solver.set_phases([-v for v in range(1, self.formula.nvars + 1)])
@@ -75,7 +78,6 @@ class ClassSolve:
         self.dead = DeadLiterals(self.solver)
         #: (stem, package) per candidate, in variable order (``chosen``)
         self._stems = [(p.stem, p) for p in self.enc.packages]
-        self._absent: list[tuple[str, int]] | None = None
         self._requires: dict[int, frozenset[str]] = {}
         self._any_stems: dict[int, str] = {}
         self._parent_lits: tuple[set[Fmri], list[int]] | None = None
@@ -150,12 +152,6 @@ class ClassSolve:
             self._any_stems = {self.enc.any_of(s): s for s in self.enc.any_of_stems}
         return self._any_stems
 
-    def absent_literals(self) -> list[tuple[str, int]]:
-        """Per candidate stem in name order: the literal "no version installed"."""
-        if self._absent is None:
-            self._absent = [(s, -self.enc.any_of(s)) for s in sorted(self.shared.candidates)]
-        return self._absent
-
     def parent_assumptions(self, parent_set: set[Fmri]) -> list[int]:
         """Values of the parent literals for a fixed global-zone plan (the
         last answer is kept: every zone of the class asks about the same plan)."""
@@ -199,7 +195,11 @@ class ImageRun:
         return [*self.assumed.lits, *parent_lits]
 
     def feasible(self, parent_lits: Sequence[int] = (), oracle: Oracle | None = None) -> bool:
-        return self._optimizer(parent_lits, oracle).feasible()
+        opt = self._optimizer(parent_lits, oracle)
+        try:
+            return opt.feasible()
+        finally:
+            opt.close()
 
     def _optimizer(self, parent_lits: Sequence[int], oracle: Oracle | None) -> Optimizer:
         return Optimizer(self.cls.formula, self.cls.solver, oracle, self.base(parent_lits), self.cls.dead)
@@ -218,6 +218,18 @@ class ImageRun:
         """Run the objective's stages; the result is optimal for them, and
         independent of what the class's solver did before."""
         opt = self._optimizer(parent_lits, oracle)
+        try:
+            return self._stages(opt)
+        except BaseException:
+            opt.close()
+            raise
+
+    def _stages(self, opt: Optimizer) -> tuple[Selection, Optimizer]:
+        # this image's installed versions first, then newer ones: models
+        # close to the answer (the class default is "not installed")
+        self.cls.solver.unprefer()
+        staying = [p for s, p in self.problem.installed.items() if s not in self.problem.removals]
+        self.cls.solver.prefer([self.x(pkg) for pkg in staying])
         requested = self.requested()
         self._maximize(opt, self._priority(requested))
         self._least_change(opt, requested)
@@ -241,7 +253,7 @@ class ImageRun:
         others = [s for s in sorted(p.installed) if s not in requested and s not in p.removals]
         kept = [enc.live(s) for s in others if self.assumed.ladder(s)]
         same = [self.x(p.installed[s]) for s in others if self.x(p.installed[s]) not in self.assumed.excluded]
-        pairs = [(s, a) for s, a in self.cls.absent_literals() if s not in p.installed and s not in requested]
+        pairs = [(s, a) for s, a in self.cls.absent if s not in p.installed and s not in requested]
         absent = [lit for _, lit in pairs]
 
         def added(implied: set[int]) -> set[int]:

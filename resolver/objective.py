@@ -15,6 +15,12 @@ optimality with one incremental SAT solver and assumptions.
 5. ties fall to the order above: when several sets of changes are equally
    small, 3 keeps earlier stems (by name) unchanged first.
 
+Auxiliary clauses of the search (cardinality counters, "one of these"
+selectors) are the image's own: they are guarded by an activation literal
+assumed in every call and retired by ``close``, and their variables are
+numbered again for the next image (``Formula.open_scratch``), so a class's
+solver is as large after its last image as after its first.
+
 Each decision becomes an assumption for the next, so the result is optimal
 for the order of criteria, not a local optimum. Every stage's answer is
 defined by the formula and the decisions alone (a lexicographic optimum), so
@@ -35,6 +41,12 @@ from resolver.sat import Formula, Origin, SatSolver
 
 #: Given a model (``model[v - 1]`` is v or -v), clauses that rule it out, or [] if it is fine.
 Oracle = Callable[[list[int]], list[tuple[list[int], Origin]]]
+
+
+class Unsatisfiable(Exception):
+    """The image's own assumptions (before any preference) have no model: no
+    plan exists. Its own class, so that no other error (a KeyError is a
+    LookupError) can pass for it."""
 
 
 class DeadLiterals:
@@ -84,14 +96,21 @@ class Optimizer:
     #: tops confirmed in bulk (no core of their own): how many decisions there were
     _failed_at: dict[int, int] = field(default_factory=dict)
     _implied_cache: set[int] | None = None
+    #: the activation literal of this search's auxiliary clauses, once there are any
+    _active: int | None = None
+    #: auxiliary clauses came after the model: it may not satisfy them (their
+    #: variables may hold values left from an earlier image's scratch)
+    _stale: bool = False
 
     def feasible(self, extra: Sequence[int] = ()) -> bool:
         """Satisfiable with the decisions so far plus ``extra``? Keeps the model.
         Models the oracle rejects are cut off and the solve repeated. When the
         current model already has every literal of ``extra``, it is the
-        answer (it is a model of the decisions so far): no solver call."""
-        if self.model and all(self._holds(lit, self.model) for lit in extra):
+        answer (it is a model of the decisions so far, and of every clause
+        unless auxiliary ones came since: then it is ``_stale``): no solver call."""
+        if self.model and not self._stale and all(self._holds(lit, self.model) for lit in extra):
             return True
+        self._stale = False
         while True:
             if not self.solver.solve([*self.assumptions, *extra]):
                 return False
@@ -175,7 +194,7 @@ class Optimizer:
             core = set(self.solver.core())
             hit = [i for i in tops if i not in failed and tops[i] in core]
             if not hit:
-                raise LookupError("the decisions so far are unsatisfiable")
+                raise Unsatisfiable("the decisions so far are unsatisfiable")
             if suspected:  # some top fails: try the usual suspects first
                 never = self._never_true(suspected)
                 failed |= {i for i, top in tops.items() if top in never}
@@ -196,13 +215,36 @@ class Optimizer:
         return {tops[i] for i in failed}
 
     def _any_feasible(self, lits: Sequence[int]) -> bool:
-        """Is some model of the decisions so far one with at least one of ``lits``?"""
-        selector = self.formula.fresh()
-        self.solver.add([-selector, *lits])
-        try:
-            return self.feasible([selector])
-        finally:
-            self.solver.add([-selector])
+        """Is some model of the decisions so far one with at least one of ``lits``?
+        (The selector's clause is harmless once not assumed, and goes with ``close``.)"""
+        selector = self._scratch()
+        self._add_scratch([-selector, *lits])
+        return self.feasible([selector])
+
+    # -- auxiliary clauses: this search's own ---------------------------------------------
+
+    def _scratch(self, count: int = 1) -> int:
+        """The first of ``count`` scratch variables (opening the region, and
+        making the activation literal, on first use)."""
+        if self._active is None:
+            self._active = self.formula.fresh()  # lasting: it is retired, never reused
+            self.assumptions.append(self._active)
+            self.formula.open_scratch()
+            self._stale = True
+        return self.formula.scratch(count)
+
+    def _add_scratch(self, clause: list[int]) -> None:
+        assert self._active is not None
+        self._stale = True
+        self.solver.add([*clause, -self._active])
+
+    def close(self) -> None:
+        """Retire this search's auxiliary clauses (call when done with it,
+        explanations included); the next image reuses their variables."""
+        if self._active is not None:
+            self.solver.add([-self._active])
+            self.formula.close_scratch()
+            self._active = None
 
     def _one_by_one(
         self, ladders: Sequence[Sequence[int]], failed: set[int], tops: dict[int, int]
@@ -281,6 +323,7 @@ class Optimizer:
         # Those false in the current model (a model of the decisions so far)
         # are likely forced: confirm them together. Without a model yet, the
         # suspects (forced in similar images) are the guess.
+        self.solver.prefer(rest)  # models that keep the most of them: fewer rounds below
         if self.model:
             maybe = [w for w in rest if not self.value(w)]
         else:
@@ -372,9 +415,10 @@ class Optimizer:
 
     def _totalizer(self, lits: list[int], ubound: int) -> ITotalizer:
         """Counts how many of ``lits`` are true, up to ``ubound``: ``rhs[k]`` is
-        implied when more than k are."""
-        tot = ITotalizer(lits=lits, ubound=ubound, top_id=self.formula.nvars)
-        self.formula.keys.extend([None] * (tot.top_id - self.formula.nvars))
+        implied when more than k are. Scratch: it goes with ``close``."""
+        base = self._scratch(0) - 1
+        tot = ITotalizer(lits=lits, ubound=ubound, top_id=base)
+        self.formula.scratch(tot.top_id - base)
         for clause in tot.cnf.clauses:
-            self.solver.add(clause)
+            self._add_scratch(clause)
         return tot

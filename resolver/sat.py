@@ -53,6 +53,8 @@ class Formula:
     origins: list[Origin] = field(default_factory=list)
     #: no new keyed variable after this (see ``seal``)
     sealed: bool = False
+    #: the last scratch variable handed out, while a scratch region is open
+    scratch_top: int | None = None
 
     def var(self, key: Hashable) -> int:
         """The variable for ``key``, created on first use (never once sealed)."""
@@ -73,9 +75,31 @@ class Formula:
         self.sealed = True
 
     def fresh(self) -> int:
-        """An auxiliary variable with no key."""
+        """An auxiliary variable with no key, for good (a selector)."""
+        if self.scratch_top is not None:
+            raise AssertionError("a lasting variable was made while a scratch region was open")
         self.keys.append(None)
         return len(self.keys) - 1
+
+    # -- scratch: variables of one image's search, numbered again for the next image
+
+    def open_scratch(self) -> None:
+        """Start handing out scratch variables, just above the lasting ones.
+        Their clauses live in a solver only, guarded by an activation literal
+        (resolver.objective), and when the region is closed the same numbers
+        serve the next image: a class's solver does not grow with its images."""
+        assert self.scratch_top is None, "one scratch region at a time"
+        self.scratch_top = self.nvars
+
+    def scratch(self, count: int = 1) -> int:
+        """The first of ``count`` new scratch variables."""
+        assert self.scratch_top is not None, "no scratch region is open"
+        first = self.scratch_top + 1
+        self.scratch_top += count
+        return first
+
+    def close_scratch(self) -> None:
+        self.scratch_top = None
 
     @property
     def nvars(self) -> int:
@@ -112,14 +136,14 @@ class SatSolver:
         self._formula = formula
         self.deadline = deadline
         self.calls = 0
+        self._preferred: list[int] = []
 
     def sync(self) -> None:
         """Load clauses added to the formula since the last call."""
         for clause in self._formula.clauses[self._added :]:
             if not clause:  # the empty clause: make the solver unsatisfiable
-                top = self._formula.fresh()
-                self._solver.add_clause([top])
-                self._solver.add_clause([-top])
+                self._solver.add_clause([1])
+                self._solver.add_clause([-1])
             else:
                 self._solver.add_clause(clause)
         self._added = len(self._formula.clauses)
@@ -129,7 +153,23 @@ class SatSolver:
         self._solver.add_clause(list(clause))
 
     def set_phases(self, lits: Sequence[int]) -> None:
+        """Preferred polarities: the solver decides these variables this way
+        first (they stay until set again)."""
         self._solver.set_phases(list(lits))
+
+    def prefer(self, lits: Sequence[int]) -> None:
+        """Prefer ``lits`` true for now, on top of the default (every variable
+        false); ``unprefer`` puts the default back. Hints only: which model is
+        found, never whether one exists."""
+        positive = [lit for lit in lits if lit > 0]
+        self._preferred.extend(positive)
+        self._solver.set_phases(list(lits))
+
+    def unprefer(self) -> None:
+        """Back to the default polarity (false) for what ``prefer`` made true."""
+        if self._preferred:
+            self._solver.set_phases([-v for v in self._preferred])
+            self._preferred.clear()
 
     def solve(self, assumptions: Sequence[int] = ()) -> bool:
         self.sync()

@@ -34,7 +34,7 @@ from resolver.explain import facts_from_conflict
 from resolver.fmri import DEPEND_SELF, Fmri
 from resolver.image_solver import ClassSolve, ImageRun, Packed, Selection
 from resolver.model import Brand, Dependency, DepType, Fleet, Image, Operation, Package
-from resolver.objective import Oracle
+from resolver.objective import Oracle, Unsatisfiable
 from resolver.patterns import StemIndex
 from resolver.problem import ImageProblem, Request, SharedProblem, class_key
 from resolver.progress import Progress
@@ -343,9 +343,12 @@ class FleetSolver:
     def _solve_global(self, gz_run: ImageRun, oracle: Oracle | None, explain: bool) -> Selection:
         try:
             selection, opt = gz_run.optimise((), oracle)
-        except LookupError:
+        except Unsatisfiable:
             raise self._no_solution(gz_run, {}, explain) from None
-        selection.held_back = gz_run.held_back(selection, opt, explain)
+        try:
+            selection.held_back = gz_run.held_back(selection, opt, explain)
+        finally:
+            opt.close()
         return selection
 
     # -- zones --------------------------------------------------------------------------
@@ -361,10 +364,13 @@ class FleetSolver:
         lits = run.cls.parent_assumptions(parent_set)
         try:
             selection, opt = run.optimise(lits)
-        except LookupError:
+        except Unsatisfiable:
             origins = _parent_origins(run, lits, parent)
             raise self._no_solution(run, origins, explain, members) from None
-        selection.held_back = run.held_back(selection, opt, explain)
+        try:
+            selection.held_back = run.held_back(selection, opt, explain)
+        finally:
+            opt.close()
         return selection
 
     # -- failures ------------------------------------------------------------------------

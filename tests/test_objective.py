@@ -93,6 +93,7 @@ def test_maximize_all_is_the_greedy(problem: Problem, data: st.DataObject) -> No
     shared = Optimizer(three, solver, dead=dead)
     shared.maximize_all(ladders, suspects)
     assert _fixed_rungs(shared, ladders) == best  # dead tops skipped, same greedy
+    shared.close()
     for lit in {v for lad in ladders for v in lad}:
         assert dead(lit) <= all(lit not in m for m in models)  # dead means false in every model
     again = Optimizer(three, solver, dead=dead)  # a second image on the same class solver
@@ -117,7 +118,8 @@ def test_satisfy_most_keeps_the_most(problem: Problem, data: st.DataObject) -> N
     opt = Optimizer(formula, SatSolver(formula))
     for ladder in ladders[: data.draw(st.integers(0, len(ladders)))]:
         opt.maximize(ladder)  # some history on the solver: the choice must not depend on it
-    models = [m for m in models if all((abs(a) in m) == (a > 0) for a in opt.assumptions)]
+    decided = [a for a in opt.assumptions if abs(a) <= n]  # not the search's own activation literal
+    models = [m for m in models if all((abs(a) in m) == (a > 0) for a in decided)]
     fewest = min(kept(m).count(False) for m in models)
     first = max(kept(m) for m in models if kept(m).count(False) == fewest)  # earlier ones kept first
     suspects = set(data.draw(st.lists(st.sampled_from(wanted), max_size=len(wanted))))
@@ -128,3 +130,33 @@ def test_satisfy_most_keeps_the_most(problem: Problem, data: st.DataObject) -> N
     assert len(opt.satisfy_most(wanted, suspects, entailed)) == fewest
     assert opt.feasible()
     assert kept({x for x in opt.model if x > 0}) == first
+
+
+@settings(max_examples=200, deadline=None)
+@given(problems(), st.data())
+def test_an_images_scratch_does_not_outlive_it(problem: Problem, data: st.DataObject) -> None:
+    """Images of a class share one solver: each image's auxiliary variables
+    (totalizers, selectors) are numbered again for the next one and their
+    clauses retired, so the solver does not grow image after image and an
+    image's answer does not depend on the images before it."""
+    ladders, _ = problem
+    if not _models(problem):
+        return
+    n = sum(len(lad) for lad in ladders)
+    lit = st.integers(1, n).flatmap(lambda x: st.sampled_from([x, -x]))
+    wanted = data.draw(st.lists(lit, min_size=1, max_size=5, unique_by=abs))
+    formula = _formula(problem)
+    solver = SatSolver(formula)
+    sizes, answers = [], []
+    for _ in range(4):  # four images, one after the other
+        opt = Optimizer(formula, solver)
+        opt.maximize_all(ladders, set())
+        answers.append((tuple(sorted(opt.satisfy_most(wanted))), _fixed_rungs(opt, ladders)))
+        opt.close()
+        assert formula.scratch_top is None
+        sizes.append(solver._solver.nof_vars())
+    assert len(set(answers)) == 1
+    # the first image may set the high-water mark; a later one adds at most its
+    # activation literal (lasting: it is retired by a unit clause, never reused)
+    assert all(later - earlier <= 1 for earlier, later in itertools.pairwise(sizes[1:]))
+    assert formula.nvars <= n + 4

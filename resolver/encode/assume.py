@@ -56,6 +56,7 @@ class Assumptions:
         """Installed stems stay installed; requested stems get installed."""
         p, enc, name = self.problem, self.enc, self.name
         for stem, pkg in sorted(p.installed.items()):
+            enc.live(stem)  # made now: the least-change stage asks for it during the search
             if stem not in p.removals and stem not in p.request.proposed:
                 say = _installed_text(pkg)
                 self._add(enc.present(stem), Origin("installed", name, say, pkg, stems=(stem,)))

@@ -47,6 +47,7 @@ class ClassEncoding:
         self._selectors: dict[tuple[str, str, int], int] = {}
         self._pins: dict[tuple[str, str, Version], int] = {}
         self._below: dict[int, tuple[int, tuple[int, ...]]] = {}
+        self._older: dict[tuple[str, Version], int] = {}
         self._versions: dict[str, tuple[int, ...]] = {}
         self._sorted_targets: list[tuple[str, str]] | None = None
         self._default_optouts: dict[tuple[str, str], bool] = {}
@@ -191,6 +192,15 @@ class ClassEncoding:
                 self.add([-sel, self.floor(stem, k - 1)], origin)
 
         return self._selector("floor", stem, k, build)
+
+    def older(self, stem: str, version: Version) -> int:
+        """How many candidates of ``stem`` are older than ``version`` (they
+        come first: candidates are sorted by version)."""
+        got = self._older.get((stem, version))
+        if got is None:
+            keys = [p.fmri.version.key for p in self.shared.candidates.get(stem, ())]  # type: ignore[union-attr]
+            got = self._older[stem, version] = sum(1 for key in keys if key < version.key)
+        return got
 
     def optout(self, stem: str, kind: str) -> int:
         """Literal: the image opted out of group target ``stem`` (avoid, --reject,

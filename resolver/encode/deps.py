@@ -16,6 +16,7 @@ from resolver.encode.context import ClassEncoding as ImageEncoding
 from resolver.encode.zones import availability
 from resolver.fmri import Fmri
 from resolver.model import Dependency, DepType, Package
+from resolver.sat import Origin
 
 
 def _at_least(fmri: Fmri) -> str:
@@ -23,12 +24,8 @@ def _at_least(fmri: Fmri) -> str:
 
 
 def encode_require(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
-    """require T@v — ¬P ∨ T₁ ∨ … ∨ Tₙ over non-obsolete T ≥ v (unit ¬P if none);
-    and ¬P ∨ A(T), where A(T) is implied by any non-obsolete T (``any_of``).
-    The second clause follows from the first; it lets unit propagation see
-    that installing P adds T before any version of T is chosen, so the
-    fewest-added stage finds forced additions without a search (with a
-    single target the first clause already propagates to it)."""
+    """require T@v — ¬P ∨ T₁ ∨ … ∨ Tₙ over non-obsolete T ≥ v (unit ¬P if
+    none), and the clauses it implies for propagation (``_implied_by_require``)."""
     t = dep.fmri
     lits = enc.lits(
         ("ge", t.stem, t.version, False),
@@ -38,8 +35,24 @@ def encode_require(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
         "require", lambda: f"{pkg.fmri.short()} requires {_at_least(t)}", pkg, dep=dep, stems=(t.stem,)
     )
     enc.add([-enc.x(pkg), *lits], origin)
+    _implied_by_require(enc, [-enc.x(pkg)], t, lits, origin)
+
+
+def _implied_by_require(
+    enc: ImageEncoding, condition: list[int], t: Fmri, lits: list[int], origin: Origin
+) -> None:
+    """What a require of T@v implies, as clauses unit propagation can use at
+    once (each follows from the require and one-version-per-stem):
+    C ∨ A(T), "T is installed" (``any_of``), and C ∨ F(T, k), "no version of
+    T older than v" (the ``floor`` ladder), where C is the condition of the
+    require. Without them propagation waits until a version of T is chosen,
+    and the least-change stages find each consequence with a solver call."""
     if len(lits) > 1:  # with one target, propagation already reaches A(T) through it
-        enc.add([-enc.x(pkg), enc.any_of(t.stem)], origin)
+        enc.add([*condition, enc.any_of(t.stem)], origin)
+    if lits and t.version is not None:
+        older = enc.older(t.stem, t.version)
+        if older:
+            enc.add([*condition, enc.floor(t.stem, older)], origin)
 
 
 def encode_require_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
@@ -103,7 +116,7 @@ def encode_incorporate(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
 
 def encode_conditional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     """conditional T@v predicate=Q@w — for each non-obsolete Q ≥ w: ¬P ∨ ¬Q ∨ (non-obsolete T ≥ v),
-    and ¬P ∨ ¬Q ∨ A(T) (implied; see ``encode_require``)."""
+    and what that implies for propagation (``_implied_by_require``)."""
     t, q = dep.fmri, dep.predicate
     if q is None:
         return
@@ -115,8 +128,7 @@ def encode_conditional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
     origin = enc.origin("conditional", text, pkg, dep=dep, stems=(t.stem,))
     for pred in enc.shared.at_least(q.stem, q.version, obsolete_ok=False):
         enc.add([-enc.x(pkg), -enc.x(pred), *targets], origin)
-        if len(targets) > 1:
-            enc.add([-enc.x(pkg), -enc.x(pred), enc.any_of(t.stem)], origin)
+        _implied_by_require(enc, [-enc.x(pkg), -enc.x(pred)], t, targets, origin)
 
 
 def _group_clauses(
