@@ -128,7 +128,6 @@ class FleetSolver:
         self,
         images: list[Image],
         parent: Image | None,
-        parent_installed: Mapping[str, Package],
         parent_candidates: Mapping[str, Sequence[Package]],
     ) -> dict[str, ImageRun]:
         """One ImageRun per image: images of a class share a formula; images
@@ -154,7 +153,7 @@ class FleetSolver:
                             image,
                             self.requests[image.name],
                             self.index,
-                            parent_installed,
+                            parent_candidates,
                             seeds,
                         ),
                     )
@@ -191,7 +190,7 @@ class FleetSolver:
         parent = self.fleet.image(zone.parent)
         parent_pkgs = self._installed(parent)
         parent_candidates: dict[str, list[Package]] = {s: [p] for s, p in parent_pkgs.items()}
-        run = self._runs([zone], parent, parent_pkgs, parent_candidates)[zone.name]
+        run = self._runs([zone], parent, parent_candidates)[zone.name]
         parent_set = {p.fmri for p in parent_pkgs.values()}
         try:
             selection = self._solve_zone(run, parent_set, parent.name, explain)
@@ -207,7 +206,7 @@ class FleetSolver:
             # pkg(5) retries an already out-of-sync zone ignoring its installed
             # packages' parent dependencies (ips-semantics 7.1)
             request.lax_parent = True
-            run = self._runs([zone], parent, parent_pkgs, parent_candidates)[zone.name]
+            run = self._runs([zone], parent, parent_candidates)[zone.name]
             selection = self._solve_zone(run, parent_set, parent.name, explain)
         return FleetPlan({zone.name: selection}, self.stats)
 
@@ -217,9 +216,9 @@ class FleetSolver:
     def prepare(self, gz: Image) -> Prepared:
         """Build and encode every class of images (the "encode" phase)."""
         t0 = time.perf_counter()
-        gz_run = self._runs([gz], None, {}, {})[gz.name]
+        gz_run = self._runs([gz], None, {})[gz.name]
         zones = [z for z in self.fleet.children(gz.name) if z.name in self.requests]
-        zone_runs = self._runs(zones, gz, self._installed(gz), gz_run.cls.shared.candidates)
+        zone_runs = self._runs(zones, gz, gz_run.cls.shared.candidates)
         distinct = list({id(r): r for r in zone_runs.values()}.values())
         members = {id(r): [z for z in zones if zone_runs[z.name] is r] for r in distinct}
         classes = list({id(r.cls): r.cls for r in [gz_run, *distinct]}.values())
