@@ -243,7 +243,8 @@ class ImageRun:
         others = [s for s in sorted(p.installed) if s not in requested and s not in p.removals]
         kept = [enc.live(s) for s in others if s not in p.may_go and self.assumed.ladder(s)]
         same = [self.x(p.installed[s]) for s in others if s not in p.may_go]
-        same = [lit for lit in same if lit not in self.assumed.excluded] + self._not_moved(p.may_go)
+        same = [lit for lit in same if lit not in self.assumed.excluded]
+        same += [] if p.request.update_all else self._not_moved(p.may_go)  # update-all moves them (_movable)
         pairs = [(s, a) for s, a in self.cls.absent_literals() if s not in p.installed and s not in requested]
         absent = [lit for _, lit in pairs]
         pairs += [(s, a) for s, a in self.cls.absent_literals() if s in p.may_go]
