@@ -46,6 +46,8 @@ _IMAGE_KEYS = (
     "avoid",
 )
 _PUBLISHER_KEYS = ("name", "sticky")
+#: Keys about an image's packages (not for zones of brands without packages).
+_PACKAGE_KEYS = ("publishers", "variants", "facets", "installed", "frozen", "avoid")
 _BRANDS = ", ".join(b.value for b in Brand)
 #: misc.valid_pub_prefix in pkg(5): publisher prefixes are hostname-like.
 _PUBLISHER_RE = re.compile(r"[A-Za-z0-9-][A-Za-z0-9.-]*\Z")
@@ -480,6 +482,11 @@ class _Reader:
                 self.error(table, "brand", msg)
             if image.parent is not None and "brand" not in table.data:
                 self.error(table, None, f"missing key 'brand': a zone needs one of: {_BRANDS}")
+            if image.brand is not None and not image.brand.planned:
+                for key in _PACKAGE_KEYS:
+                    if key in table.data:
+                        msg = f"a {image.brand.value} zone has no pkg(5) image: '{key}' does not apply"
+                        self.error(table, key, msg)
         self.check_cycles(images)
         self.check_nesting(images)
 

@@ -321,7 +321,15 @@ class ImageRun:
         return tuple(out)
 
     def _newest_visible(self, stem: str) -> Package | None:
-        return self.cls.shared.newest_live(stem)
+        """The newest version the image could have; for a stem the request
+        names with a version, the newest of those (install foo@2.0 holds
+        nothing back when foo@2.1 exists: 2.1 was not asked for)."""
+        newest = self.cls.shared.newest_live(stem)
+        proposed = self.problem.request.proposed.get(stem)
+        if not proposed or newest is None or any(p is newest for p in proposed):
+            return newest
+        asked = [p for p in proposed if not p.obsolete and any(p is v for v in self.cls.shared.visible(stem))]
+        return max(asked, key=lambda p: p.fmri.version.key, default=None)  # type: ignore[union-attr]
 
     def _because(self, stem: str, newest: Package, opt: Optimizer) -> str:
         is_candidate = any(newest is c for c in self.cls.shared.candidates.get(stem, ()))

@@ -305,17 +305,7 @@ class ImageProblem:
     # -- inputs -----------------------------------------------------------------
 
     def _load_installed(self) -> dict[str, Package]:
-        installed: dict[str, Package] = {}
-        for fmri in self.image.installed:
-            pkg = self.catalog.get(fmri)
-            if pkg is None:
-                raise InputError(
-                    f"image '{self.image.name}': installed package {fmri} is not in any "
-                    "source (its manifest is needed to plan)",
-                    self.image.where,
-                )
-            installed[pkg.stem] = pkg
-        return installed
+        return installed_packages(self.image, self.catalog)
 
     def _removals(self) -> frozenset[str]:
         out = set(self.request.remove) | (self.request.reject & self.installed.keys())
@@ -629,6 +619,22 @@ class ImageProblem:
         if inst is None or not any(self.older_than_installed(p) for p in self.catalog.versions(stem)):
             return None
         return f"{inst.fmri.short()} is installed; older versions are not considered (no implicit downgrades)"
+
+
+def installed_packages(image: Image, catalog: Catalog, purpose: str = "plan") -> dict[str, Package]:
+    """An image's installed packages by stem; an InputError names the first
+    one no source holds (planning, auditing and attaching read its manifest)."""
+    installed: dict[str, Package] = {}
+    for fmri in image.installed:
+        pkg = catalog.get(fmri)
+        if pkg is None:
+            raise InputError(
+                f"image '{image.name}': installed package {fmri} is not in any "
+                f"source (its manifest is needed to {purpose})",
+                image.where,
+            )
+        installed[pkg.stem] = pkg
+    return installed
 
 
 def _hold_allows(candidate: Package, incorporation: Package) -> bool:

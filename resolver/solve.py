@@ -36,7 +36,7 @@ from resolver.image_solver import ClassSolve, ImageRun, Packed, Selection
 from resolver.model import Brand, Dependency, DepType, Fleet, Image, Operation, Package
 from resolver.objective import Oracle
 from resolver.patterns import StemIndex
-from resolver.problem import ImageProblem, Request, SharedProblem, class_key
+from resolver.problem import ImageProblem, Request, SharedProblem, class_key, installed_packages
 from resolver.progress import Progress
 from resolver.sat import Origin
 from resolver.varcet import VarcetFilter
@@ -188,7 +188,7 @@ class FleetSolver:
         """An operation run inside a zone never changes the global zone."""
         assert zone.parent is not None
         parent = self.fleet.image(zone.parent)
-        parent_pkgs = self._installed(parent)
+        parent_pkgs = installed_packages(parent, self.catalog)  # the parent's manifests tell what it has
         parent_candidates: dict[str, list[Package]] = {s: [p] for s, p in parent_pkgs.items()}
         run = self._runs([zone], parent, parent_candidates)[zone.name]
         parent_set = {p.fmri for p in parent_pkgs.values()}
@@ -400,9 +400,6 @@ class FleetSolver:
         chain = [o for o in origins if o.rule != "parent-plan"]
         facts = facts_from_conflict(chain, {zone.name: zone.problem}, image=zone.name)
         return facts + [Fact("parent-plan", o.text, o.image) for o in origins if o.rule == "parent-plan"]
-
-    def _installed(self, image: Image) -> dict[str, Package]:
-        return self.catalog.installed(image.installed)
 
 
 _RETRIED = frozenset({"install", "update", "uninstall"})
