@@ -133,12 +133,14 @@ def audit(fleet: Fleet, catalog: Catalog, op: Operation, before: dict[str, dict[
     result.order = _order(fleet)
     here = run_image(fleet, op)
     zones = [here] if not here.is_global else [i for i in fleet.images if i.parent is not None]
+    parents: dict[str, dict[str, Package]] = {}
     for zone in zones:
         if zone.parent is None or not (zone.linked or zone.brand is Brand.NATIVE):
             continue
         # a package no source holds would be audited as missing: say so instead
-        mine = installed_packages(zone, catalog, "audit")
-        unmet = _unmet(zone, mine, installed_packages(fleet.image(zone.parent), catalog, "audit"))
+        if zone.parent not in parents:
+            parents[zone.parent] = installed_packages(fleet.image(zone.parent), catalog, "audit")
+        unmet = _unmet(zone, installed_packages(zone, catalog, "audit"), parents[zone.parent])
         result.audit[zone.name] = "diverged" if unmet else "synced"
         if unmet:
             result.audit_details[zone.name] = unmet

@@ -57,7 +57,10 @@ def check_scope(fleet: Fleet, op: Operation, here: Image) -> None:
             image=here.name,
         )
     for name in (*op.only_zones, *op.skip_zones):
-        why = _not_reached(fleet, here, fleet.image(name))
+        zone = next((i for i in fleet.images if i.name == name), None)
+        if zone is None:
+            raise UsageError(f"no image named '{name}' in {fleet.path}")
+        why = _not_reached(fleet, here, zone)
         if why:
             flag = "-z" if name in op.only_zones else "-Z"
             raise UsageError(f"{flag} {name}: {why}; -r reaches only linked zones (lipkg, sparse, pkgsrc)")
