@@ -80,6 +80,7 @@ class SharedProblem:
         self._deps: dict[int, tuple[Dependency, ...]] = {}
         self._alternatives: dict[int, tuple[str, ...]] | None = None
         self._needs: dict[int, frozenset[str]] = {}
+        self._synced: dict[int, bool] = {}
         self._ranks = {p.name: i for i, p in enumerate(image.publishers)}
         self._incorporations: dict[str, list[Package]] | None = None
         self._matching: dict[tuple[str, Version], list[Package]] = {}
@@ -104,6 +105,16 @@ class SharedProblem:
         if got is None:
             got = self._needs[id(pkg)] = frozenset(
                 f.stem for d in self.deps(pkg) if d.type in CLOSURE_TYPES for f in d.fmris
+            )
+        return got
+
+    def self_synced(self, pkg: Package) -> bool:
+        """pkg has a self parent dependency that applies to this class (memoised:
+        every zone asks about its installed packages)."""
+        got = self._synced.get(id(pkg))
+        if got is None:
+            got = self._synced[id(pkg)] = any(
+                d.type is DepType.PARENT and d.fmri.stem == DEPEND_SELF for d in self.deps(pkg)
             )
         return got
 
@@ -383,7 +394,7 @@ class ImageProblem:
 
     def self_synced(self, pkg: Package) -> bool:
         """pkg has an active self parent dependency here (it must match the parent)."""
-        return any(d.type is DepType.PARENT and d.fmri.stem == DEPEND_SELF for d in self.deps(pkg))
+        return self.shared.self_synced(pkg)
 
     def _implicitly_held(self, live: dict[str, Package], held: set[str], relaxed: set[str]) -> set[str]:
         """Incorporations without a hold of their own, incorporated by a held one."""

@@ -133,6 +133,8 @@ class Verifier:
 
     def _avoided(self, image: Image, request: Request | None) -> set[str]:
         """The image's avoid list as stems; a stem the request names is off it."""
+        if not image.avoid:
+            return set()
         stems = {s for text in image.avoid for s in self.index.lookup(parse_pattern(text))}
         return stems - request.proposed.keys() if request else stems
 
