@@ -26,6 +26,7 @@ from resolver.image_solver import Selection
 from resolver.model import Brand, DepType, Fleet, Image, Operation, Package, Verb
 from resolver.patterns import StemIndex
 from resolver.plan import ImagePlan, Outcome, Result
+from resolver.problem import installed_packages
 from resolver.progress import Progress
 from resolver.requests import build_requests, run_image
 from resolver.solve import FleetSolver, check_publishers, parent_dep_met
@@ -107,7 +108,15 @@ def _image_plan(
         {s: p.fmri for s, p in after.items()},
         sel.held_back if sel else (),
         registered,
+        _skipped(image),
     )
+
+
+def _skipped(image: Image) -> str | None:
+    """Why an image is left out of planning (a zone brand without packages)."""
+    if image.planned or image.brand is None:
+        return None
+    return f"brand {image.brand.value} has no pkg(5) image: not planned"
 
 
 def _failed(
@@ -124,10 +133,14 @@ def audit(fleet: Fleet, catalog: Catalog, op: Operation, before: dict[str, dict[
     result.order = _order(fleet)
     here = run_image(fleet, op)
     zones = [here] if not here.is_global else [i for i in fleet.images if i.parent is not None]
+    parents: dict[str, dict[str, Package]] = {}
     for zone in zones:
         if zone.parent is None or not (zone.linked or zone.brand is Brand.NATIVE):
             continue
-        unmet = _unmet(zone, before[zone.name], before[zone.parent])
+        # a package no source holds would be audited as missing: say so instead
+        if zone.parent not in parents:
+            parents[zone.parent] = installed_packages(fleet.image(zone.parent), catalog, "audit")
+        unmet = _unmet(zone, installed_packages(zone, catalog, "audit"), parents[zone.parent])
         result.audit[zone.name] = "diverged" if unmet else "synced"
         if unmet:
             result.audit_details[zone.name] = unmet

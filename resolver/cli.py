@@ -32,6 +32,7 @@ from resolver.errors import (
     InputErrors,
     InternalError,
     SolveTimeout,
+    UsageError,
     ZonesolveError,
 )
 from resolver.model import Operation, Verb
@@ -207,6 +208,13 @@ def _add_planning_options(parser: argparse.ArgumentParser) -> None:
         metavar="PKG",
         help="as pkg(1) --reject: never install this package (repeatable)",
     )
+    group.add_argument(
+        "-n",
+        dest="dry_run",
+        action="store_true",
+        help="pkg(1)'s dry run, accepted so that pkg(1) command lines work: zonesolve only plans, "
+        "it never applies anything (-nv: with -v)",
+    )
 
 
 def _add_verb(subparsers: Any, verb: str) -> argparse.ArgumentParser:
@@ -291,6 +299,9 @@ def _check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
         parser.error("-G (global zone only) and -r (linked zones too) cannot be combined")
     if ns.verb == "attach" and not ns.image:
         parser.error("attach needs --image ZONE: the zone being attached")
+    if ns.verb == "attach" and (ns.recursive or ns.global_only):
+        flag = "-r" if ns.recursive else "-G"
+        parser.error(f"{flag} does not apply to attach: it syncs the one zone given by --image")
     if ns.verb == "patch":
         for arg in ns.packages:
             if "@" not in arg or not arg.split("@", 1)[1]:
@@ -506,6 +517,8 @@ def exit_status(result: Result) -> int:
     """The exit status of a finished run (docs/interfaces.md, "Exit status")."""
     if result.operation.verb is Verb.AUDIT and not render.blocking_errors(result):
         return EXIT_DIVERGED if render.diverged(result) else EXIT_OK
+    if any(isinstance(err, UsageError) for err in result.errors):
+        return EXIT_USAGE  # a flag that does not apply to the images named (known once the fleet is read)
     return {Outcome.OK: EXIT_OK, Outcome.NOTHING: EXIT_NOTHING}.get(result.outcome, EXIT_ERROR)
 
 
@@ -642,6 +655,8 @@ def _plural(n: int, noun: str) -> str:
 
 def lint_path(path: Path, report: LintReport) -> None:
     """Lint one command-line path: a directory, a fleet .toml, or a manifest."""
+    if path.is_dir() and lint_source(path, report):
+        return
     if path.is_dir():
         manifests = sorted(path.rglob("*.p5m"))
         if not manifests:
@@ -654,6 +669,25 @@ def lint_path(path: Path, report: LintReport) -> None:
         lint_fleet(path, report)
     else:
         lint_manifest(path, report)
+
+
+def lint_source(path: Path, report: LintReport) -> bool:
+    """A pkg(5) file repository or catalog/1 directory, linted as the fleet
+    file's ``[[source]]`` reads it; False for any other directory."""
+    from resolver.model import Source
+    from resolver.sources import load_source, source_files, source_kind
+
+    source = Source(str(path))
+    if source_kind(source) == "directory":
+        return False
+    try:
+        report.files += len(source_files(source))
+        load_source(source)
+    except InputError as err:
+        report.add(err, path)
+    except OSError as err:
+        report.add(InputError(f"cannot read: {err.strerror or err}"), path)
+    return True
 
 
 def _read(path: Path, report: LintReport) -> str | None:

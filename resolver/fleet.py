@@ -29,7 +29,7 @@ from resolver.model import Brand, Fleet, Image, InlineManifest, Publisher, Sourc
 __all__ = ["SCENARIO_KEYS", "load_fleet", "parse_fleet", "parse_fleet_document"]
 
 #: The extra top-level keys of a scenario file (shared/scenarios/README.md).
-SCENARIO_KEYS = frozenset({"name", "about", "source", "mode", "operation", "expect"})
+SCENARIO_KEYS = frozenset({"name", "about", "source", "mode", "modes", "operation", "expect"})
 
 _TOP_KEYS = ("source", "manifest", "image")
 _SOURCE_KEYS = ("path", "publisher")
@@ -46,6 +46,8 @@ _IMAGE_KEYS = (
     "avoid",
 )
 _PUBLISHER_KEYS = ("name", "sticky")
+#: Keys about an image's packages (not for zones of brands without packages).
+_PACKAGE_KEYS = ("publishers", "variants", "facets", "installed", "frozen", "avoid")
 _BRANDS = ", ".join(b.value for b in Brand)
 #: misc.valid_pub_prefix in pkg(5): publisher prefixes are hostname-like.
 _PUBLISHER_RE = re.compile(r"[A-Za-z0-9-][A-Za-z0-9.-]*\Z")
@@ -480,7 +482,50 @@ class _Reader:
                 self.error(table, "brand", msg)
             if image.parent is not None and "brand" not in table.data:
                 self.error(table, None, f"missing key 'brand': a zone needs one of: {_BRANDS}")
+            if image.brand is not None and not image.brand.planned:
+                for key in _PACKAGE_KEYS:
+                    if key in table.data:
+                        msg = f"a {image.brand.value} zone has no pkg(5) image: '{key}' does not apply"
+                        self.error(table, key, msg)
         self.check_cycles(images)
+        self.check_nesting(images)
+
+    def check_nesting(self, images: list[tuple[_Table, Image]]) -> None:
+        """A zone's parent is the global zone: zones do not nest on illumos or
+        Solaris. (Parents in a cycle are reported as the cycle, unknown ones
+        as unknown.)"""
+        parents: dict[str, str | None] = {}
+        for _, image in images:
+            parents.setdefault(image.name, image.parent)
+        for table, image in images:
+            parent = image.parent
+            if parent is None or parents.get(parent) is None or self._in_cycle(parent, parents):
+                continue
+            root = self._root(parent, parents)
+            where = f'the global zone "{root}"' if root else "the global zone"
+            msg = f'"{parent}" is itself a zone: zones do not nest; a zone\'s parent must be {where}'
+            self.error(table, "parent", msg)
+
+    @staticmethod
+    def _in_cycle(name: str, parents: dict[str, str | None]) -> bool:
+        """Following parents from ``name`` never reaches an image without one."""
+        seen: set[str] = set()
+        while name not in seen:
+            seen.add(name)
+            nxt = parents.get(name)
+            if nxt is None or nxt not in parents:
+                return False
+            name = nxt
+        return True
+
+    @staticmethod
+    def _root(name: str, parents: dict[str, str | None]) -> str | None:
+        """The image without a parent that ``name``'s parents lead to (no cycle)."""
+        while (nxt := parents.get(name)) is not None:
+            if nxt not in parents:
+                return None
+            name = nxt
+        return name
 
     def check_global(self, images: list[tuple[_Table, Image]]) -> None:
         """Exactly one image without a parent."""

@@ -207,7 +207,7 @@ class ImageRun:
     def requested(self) -> set[str]:
         p = self.problem
         if p.request.update_all:
-            return {s for s in p.installed if s not in p.removals}
+            return {s for s in p.installed if s not in p.removals and s not in p.may_go}
         return set(p.request.proposed)
 
     # -- optimisation ---------------------------------------------------------------------
@@ -248,20 +248,31 @@ class ImageRun:
         self.cls.failed_tops |= opt.maximize_all(ladders, self.cls.failed_tops)
 
     def _least_change(self, opt: Optimizer, requested: set[str]) -> None:
-        """Fewest removed, then fewest changed, then fewest added."""
+        """Fewest removed, then fewest changed, then fewest added; then avoided
+        packages (``may_go``) removed where nothing requires them any more
+        (their removal is pkg(5)'s outcome, not a change to avoid)."""
         p, enc = self.problem, self.cls.enc
         others = [s for s in sorted(p.installed) if s not in requested and s not in p.removals]
-        kept = [enc.live(s) for s in others if self.assumed.ladder(s)]
-        same = [self.x(p.installed[s]) for s in others if self.x(p.installed[s]) not in self.assumed.excluded]
+        kept = [enc.live(s) for s in others if s not in p.may_go and self.assumed.ladder(s)]
+        same = [self.x(p.installed[s]) for s in others if s not in p.may_go]
+        same = [lit for lit in same if lit not in self.assumed.excluded]
+        same += [] if p.request.update_all else self._not_moved(p.may_go)  # update-all moves them (_movable)
         pairs = [(s, a) for s, a in self.cls.absent if s not in p.installed and s not in requested]
         absent = [lit for _, lit in pairs]
+        pairs += [(s, a) for s, a in self.cls.absent if s in p.may_go]
+        gone = [lit for s, lit in pairs if s in p.may_go]
 
         def added(implied: set[int]) -> set[int]:
             present = self.cls.forced_present(implied)
             return {lit for s, lit in pairs if s in present}
 
-        for wanted, entailed in ((kept, None), (same, None), (absent, added)):
+        for wanted, entailed in ((kept, None), (same, None), (absent, added), (gone, added)):
             self.cls.forced |= opt.satisfy_most(wanted, self.cls.forced, entailed)
+
+    def _not_moved(self, stems: frozenset[str]) -> list[int]:
+        """For installed stems that may be absent: "at no other version"."""
+        installed = self.problem.installed
+        return [-lit for s in sorted(stems) for lit in self.assumed.ladder(s) if lit != self.x(installed[s])]
 
     def _movable(self, opt: Optimizer, done: set[str]) -> set[str]:
         """Stems the last stage makes as new as possible: those that moved or
@@ -270,6 +281,8 @@ class ImageRun:
         chosen = self.chosen(opt.model)
         installed = self.problem.installed
         out = {s for s, pkg in chosen.items() if pkg is not installed.get(s)}
+        if self.problem.request.update_all:  # avoided packages still required: updated too
+            out |= self.problem.may_go & chosen.keys()
         alternatives = self.cls.shared.alternatives()
         for pkg in chosen.values():
             stems = alternatives.get(id(pkg))
@@ -320,7 +333,15 @@ class ImageRun:
         return tuple(out)
 
     def _newest_visible(self, stem: str) -> Package | None:
-        return self.cls.shared.newest_live(stem)
+        """The newest version the image could have; for a stem the request
+        names with a version, the newest of those (install foo@2.0 holds
+        nothing back when foo@2.1 exists: 2.1 was not asked for)."""
+        newest = self.cls.shared.newest_live(stem)
+        proposed = self.problem.request.proposed.get(stem)
+        if not proposed or newest is None or any(p is newest for p in proposed):
+            return newest
+        asked = [p for p in proposed if not p.obsolete and any(p is v for v in self.cls.shared.visible(stem))]
+        return max(asked, key=lambda p: p.fmri.version.key, default=None)  # type: ignore[union-attr]
 
     def _because(self, stem: str, newest: Package, opt: Optimizer) -> str:
         is_candidate = any(newest is c for c in self.cls.shared.candidates.get(stem, ()))

@@ -95,18 +95,35 @@ class Package:
 
 class Brand(StrEnum):
     """Zone brands. The global zone has no brand of its own except ``native``
-    (a Solaris 10 global zone, whose zones follow the SVR4 rules)."""
+    (a Solaris 10 global zone, whose zones follow the SVR4 rules).
+
+    OmniOS zones of brand ipkg, lipkg, sparse and pkgsrc are pkg(5) images;
+    bhyve, kvm and emu zones run a virtual machine, lx a Linux userland and
+    illumos another illumos distribution, none of them a pkg(5) image the
+    global zone plans (brands(7)): the fleet file accepts them, as
+    ``zoneadm list -cp`` prints them, and planning leaves them out."""
 
     LIPKG = "lipkg"
     SPARSE = "sparse"
     PKGSRC = "pkgsrc"
     IPKG = "ipkg"
     NATIVE = "native"
+    BHYVE = "bhyve"
+    KVM = "kvm"
+    EMU = "emu"
+    LX = "lx"
+    ILLUMOS = "illumos"
 
     @property
     def linked(self) -> bool:
         """Linked images follow the global zone through parent dependencies."""
         return self in (Brand.LIPKG, Brand.SPARSE, Brand.PKGSRC)
+
+    @property
+    def planned(self) -> bool:
+        """The zone has packages zonesolve plans: a pkg(5) image, or a
+        Solaris 10 native zone's SVR4 packages."""
+        return self in (Brand.LIPKG, Brand.SPARSE, Brand.PKGSRC, Brand.IPKG, Brand.NATIVE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +158,11 @@ class Image:
     def linked(self) -> bool:
         """A zone that follows its parent through parent dependencies."""
         return self.parent is not None and self.brand is not None and self.brand.linked
+
+    @property
+    def planned(self) -> bool:
+        """zonesolve plans this image (the global zone, or a zone of a brand with packages)."""
+        return self.brand is None or self.brand.planned
 
     @property
     def variant_map(self) -> Mapping[str, str]:

@@ -39,6 +39,8 @@ class ImagePlan:
     held_back: tuple[HeldBack, ...] = ()
     #: SVR4 HOLLOW packages only registered (not delivered) in this zone.
     registered: frozenset[str] = frozenset()
+    #: why zonesolve did not plan this image (a zone brand without packages), else None
+    skipped: str | None = None
 
     @property
     def added(self) -> list[Fmri]:

@@ -14,6 +14,11 @@ the requested versions, maintained incorporations, freezes, upgrade paths
 (origin), explicit-install packages, and versions older than the installed
 one unless an incorporation allows the downgrade (ips-semantics 7.4). These
 become assumptions on the shared formula (resolver.encode.assume).
+
+Installed packages stay installed, except those the request removes and
+those on the avoid list (``may_go``): pkg(5) gives an avoided stem no
+"stays installed" clause (pkg_solver ``__generate_operation_clauses``), so it
+stays only while a remaining package requires it.
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ class SharedProblem:
         self._deps: dict[int, tuple[Dependency, ...]] = {}
         self._alternatives: dict[int, tuple[str, ...]] | None = None
         self._needs: dict[int, frozenset[str]] = {}
+        self._synced: dict[int, bool] = {}
         self._ranks = {p.name: i for i, p in enumerate(image.publishers)}
         self._incorporations: dict[str, list[Package]] | None = None
         self._matching: dict[tuple[str, Version], list[Package]] = {}
@@ -99,6 +105,16 @@ class SharedProblem:
         if got is None:
             got = self._needs[id(pkg)] = frozenset(
                 f.stem for d in self.deps(pkg) if d.type in CLOSURE_TYPES for f in d.fmris
+            )
+        return got
+
+    def self_synced(self, pkg: Package) -> bool:
+        """pkg has a self parent dependency that applies to this class (memoised:
+        every zone asks about its installed packages)."""
+        got = self._synced.get(id(pkg))
+        if got is None:
+            got = self._synced[id(pkg)] = any(
+                d.type is DepType.PARENT and d.fmri.stem == DEPEND_SELF for d in self.deps(pkg)
             )
         return got
 
@@ -263,7 +279,7 @@ class ImageProblem:
         image: Image,
         request: Request,
         index: StemIndex,
-        parent_installed: Mapping[str, Package] | None = None,
+        parent_candidates: Mapping[str, Sequence[Package]] | None = None,
         seed_stems: frozenset[str] = frozenset(),
     ) -> None:
         self.shared = shared
@@ -271,11 +287,17 @@ class ImageProblem:
         self.image = image
         self.request = request
         self.filter = shared.filter
-        self.parent_installed = parent_installed or {}
+        #: what the parent may have after its plan: the global zone's class
+        #: candidates, or (an operation run in the zone) its installed packages
+        self.parent_candidates = parent_candidates or {}
         self.installed = self._load_installed()
         self.removals = self._removals()
         self.freezes = self._freezes(index)
-        self.avoid = frozenset(s for p in image.avoid for s in index.lookup(parse_pattern(p)))
+        # installing a stem by name takes it off the avoid list (pkg(5))
+        avoided = {s for p in image.avoid for s in index.lookup(parse_pattern(p))}
+        self.avoid = frozenset(avoided - request.proposed.keys())
+        #: installed stems with no "stays installed" rule: avoided ones
+        self.may_go = frozenset(s for s in self.installed if s in self.avoid and s not in self.removals)
         self.maintained = self._maintained_incorporations()
         self.seeds = (
             {s for s in self.installed if s not in self.removals} | set(request.proposed) | seed_stems
@@ -294,17 +316,7 @@ class ImageProblem:
     # -- inputs -----------------------------------------------------------------
 
     def _load_installed(self) -> dict[str, Package]:
-        installed: dict[str, Package] = {}
-        for fmri in self.image.installed:
-            pkg = self.catalog.get(fmri)
-            if pkg is None:
-                raise InputError(
-                    f"image '{self.image.name}': installed package {fmri} is not in any "
-                    "source (its manifest is needed to plan)",
-                    self.image.where,
-                )
-            installed[pkg.stem] = pkg
-        return installed
+        return installed_packages(self.image, self.catalog)
 
     def _removals(self) -> frozenset[str]:
         out = set(self.request.remove) | (self.request.reject & self.installed.keys())
@@ -339,6 +351,7 @@ class ImageProblem:
             for s, versions in self.request.proposed.items()
             if not (s in live and len(versions) == 1 and versions[0] is live[s])
         }
+        relaxed |= self._synced_relaxed(live)
         holds = {s: p.install_hold for s, p in live.items() if p.install_hold}
         relaxed_holds = {holds[s] for s in relaxed if s in holds}
         relaxed_holds |= {h for h in holds.values() if any(h.startswith(r + ".") for r in relaxed_holds)}
@@ -352,6 +365,36 @@ class ImageProblem:
         }
         incorps = {s for s, p in live.items() if any(d.type is DepType.INCORPORATE for d in self.deps(p))}
         return {s: live[s] for s in sorted(incorps - (versioned - held) - relaxed)}
+
+    def _synced_relaxed(self, live: dict[str, Package]) -> set[str]:
+        """A linked zone's installed packages that must follow the parent and
+        may not match it: pkg(5) relaxes them as if named on the command line
+        (``__installed_unsatisfied_parent_deps``), on the first attempt only
+        (not the retry that ignores installed packages' parent dependencies),
+        so that they can move to the parent's version with the request.
+
+        pkg(5) compares with the parent's packages after the parent's plan.
+        That plan is not known here (joint mode tries many), so a package is
+        relaxed unless the parent certainly has exactly its FMRI: the parent's
+        candidates for the stem are that one package (an operation run in the
+        zone: the parent's installed packages, exactly pkg(5)'s rule). Relaxing
+        a package the parent keeps changes nothing for it (its parent
+        dependency holds it at the parent's version); only incorporations
+        under its install-hold are freed with it. The same choice in joint and
+        parent-first mode, so joint is never more constrained."""
+        if not self.image.linked or self.request.lax_parent:
+            return set()
+        out = set()
+        for stem, pkg in live.items():
+            if self.self_synced(pkg):
+                theirs = self.parent_candidates.get(stem, ())
+                if not (len(theirs) == 1 and theirs[0].fmri == pkg.fmri):
+                    out.add(stem)
+        return out
+
+    def self_synced(self, pkg: Package) -> bool:
+        """pkg has an active self parent dependency here (it must match the parent)."""
+        return self.shared.self_synced(pkg)
 
     def _implicitly_held(self, live: dict[str, Package], held: set[str], relaxed: set[str]) -> set[str]:
         """Incorporations without a hold of their own, incorporated by a held one."""
@@ -525,11 +568,16 @@ class ImageProblem:
         return None
 
     def explicitly_allowed(self, pkg: Package) -> bool:
+        """pkg.depend.explicit-install: requested, installed, or (in a linked
+        zone) a package that must match the parent and whose stem the parent
+        will have. pkg(5) reads the parent's package list after its plan; here
+        the parent's candidates stand for it, because the parent dependency
+        clause already demands the exact FMRI in the parent's plan (joint and
+        parent-first mode alike)."""
         stem = pkg.stem
         if stem in self.request.proposed or stem in self.installed:
             return True
-        self_synced = any(d.type is DepType.PARENT and d.fmri.stem == DEPEND_SELF for d in self.deps(pkg))
-        return self_synced and stem in self.parent_installed
+        return self.image.linked and stem in self.parent_candidates and self.self_synced(pkg)
 
     @staticmethod
     def _holdless_incorporation(pkg: Package) -> bool:
@@ -582,6 +630,22 @@ class ImageProblem:
         if inst is None or not any(self.older_than_installed(p) for p in self.catalog.versions(stem)):
             return None
         return f"{inst.fmri.short()} is installed; older versions are not considered (no implicit downgrades)"
+
+
+def installed_packages(image: Image, catalog: Catalog, purpose: str = "plan") -> dict[str, Package]:
+    """An image's installed packages by stem; an InputError names the first
+    one no source holds (planning, auditing and attaching read its manifest)."""
+    installed: dict[str, Package] = {}
+    for fmri in image.installed:
+        pkg = catalog.get(fmri)
+        if pkg is None:
+            raise InputError(
+                f"image '{image.name}': installed package {fmri} is not in any "
+                f"source (its manifest is needed to {purpose})",
+                image.where,
+            )
+        installed[pkg.stem] = pkg
+    return installed
 
 
 def _hold_allows(candidate: Package, incorporation: Package) -> bool:

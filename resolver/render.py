@@ -134,7 +134,8 @@ def _changes(plan: ImagePlan) -> dict[str, Any]:
 def _image_json(plan: ImagePlan) -> dict[str, Any]:
     """One image in the JSON: its changes and its held-back packages."""
     held = [hb.to_json() for hb in sorted(plan.held_back, key=lambda h: h.stem)]
-    return {**_changes(plan), "held-back": held}
+    skipped = {"skipped": plan.skipped} if plan.skipped else {}  # only for images not planned
+    return {**_changes(plan), "held-back": held, **skipped}
 
 
 # ---------------------------------------------------------------------------
@@ -219,7 +220,8 @@ def _headline(result: Result) -> str:
     if result.outcome is Outcome.NOTHING:
         return f"{_command(result)}{where}: nothing to do; every image is as requested."
     changing = sum(plan.has_changes for plan in result.images.values())
-    return f"{_command(result)}{where}: {changing} of {_count(len(result.images), 'image')} change."
+    verb = "changes" if changing == 1 else "change"  # "1 of 3 images changes", "2 of 3 images change"
+    return f"{_command(result)}{where}: {changing} of {_count(len(result.images), 'image')} {verb}."
 
 
 def _count(n: int, noun: str) -> str:
@@ -250,6 +252,8 @@ def _summary(plan: ImagePlan) -> str:
 
 def _image_block(title: str, plan: ImagePlan, verbose: bool) -> list[str]:
     """An image's title line and one line per change and held-back package."""
+    if plan.skipped:
+        return [f"{title}: {plan.skipped}"]
     lines = [f"{title}: {_summary(plan)}"]
     for fmri in plan.added:
         note = " (registered only: SVR4 hollow package)" if fmri.stem in plan.registered else ""
@@ -299,7 +303,7 @@ def _held_text(held: Sequence[HeldBack], verbose: bool) -> list[str]:
 def _group_key(plan: ImagePlan) -> tuple[object, ...]:
     """Equal for images whose text blocks would be equal apart from the name."""
     held = tuple((hb.stem, str(hb.installed), str(hb.newest), hb.because) for hb in plan.held_back)
-    return (plan.signature(), tuple(sorted(held)), tuple(sorted(plan.registered)))
+    return (plan.signature(), tuple(sorted(held)), tuple(sorted(plan.registered)), plan.skipped)
 
 
 def _zones_text(result: Result, names: Sequence[str], verbose: bool) -> list[str]:
@@ -310,10 +314,9 @@ def _zones_text(result: Result, names: Sequence[str], verbose: bool) -> list[str
     for name in names:
         groups.setdefault(_group_key(result.images[name]), []).append(name)
     changing = sum(result.images[name].has_changes for name in names)
-    lines = [
-        "",
-        f"{_count(len(names), 'zone')}: {changing} to change, {len(names) - changing} unchanged",
-    ]
+    skipped = sum(result.images[name].skipped is not None for name in names)
+    tally = f"{_count(len(names), 'zone')}: {changing} to change, {len(names) - changing - skipped} unchanged"
+    lines = ["", tally + (f", {skipped} not planned" if skipped else "")]
     for members in sorted(groups.values(), key=lambda g: (not result.images[g[0]].has_changes, g)):
         lines += _image_block(_group_title(members, verbose), result.images[members[0]], verbose)
     return lines
@@ -369,6 +372,13 @@ def _facts_text(err: NoSolution, verbose: bool) -> list[str]:
     return lines
 
 
+def _in_sync(n: int) -> str:
+    """``all 3 linked zones in sync``, ``the linked zone is in sync``, ``no linked zones``."""
+    if n == 0:
+        return "no linked zones"
+    return "the linked zone is in sync" if n == 1 else f"all {n} linked zones in sync"
+
+
 def _audit_text(result: Result, verbose: bool) -> str:
     """Per linked zone: synced or diverged; with -v, the parent dependencies not met."""
     if blocking_errors(result):
@@ -376,7 +386,7 @@ def _audit_text(result: Result, verbose: bool) -> str:
     count = sum(status == "diverged" for status in result.audit.values())
     zones = _count(len(result.audit), "linked zone")
     where = f" of {result.operation.image}" if result.operation.image else ""
-    summary = f"{count} of {zones} diverged" if count else f"all {zones} in sync"
+    summary = f"{count} of {zones} diverged" if count else _in_sync(len(result.audit))
     lines = [f"audit{where}: {summary}"]
     width = max((len(name) for name in result.audit), default=0)
     for name in sorted(result.audit):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from resolver.catalog import Catalog
-from resolver.errors import InputError, MatchError
+from resolver.errors import InputError, MatchError, NotAllowedError, UsageError
 from resolver.model import Brand, Fleet, Image, Operation, Package, Verb
 from resolver.patterns import StemIndex, match_packages, parse_pattern
 from resolver.problem import Request
@@ -37,9 +37,57 @@ def is_svr4(fleet: Fleet, image: Image) -> bool:
     return image.brand is Brand.NATIVE or (image.is_global and bool(native_zones(fleet)))
 
 
+def check_scope(fleet: Fleet, op: Operation, here: Image) -> None:
+    """Flags and verbs that do not apply where the command runs: a flag is a
+    UsageError (exit 2), a request a NotAllowedError (exit 1)."""
+    if not here.planned:
+        assert here.brand is not None
+        raise UsageError(f"--image {here.name}: a {here.brand.value} zone has no pkg(5) image to plan")
+    svr4 = is_svr4(fleet, here)
+    if op.global_only and not svr4:
+        synced = " (without -r, linked zones are only synced)" if here.is_global else ""
+        raise UsageError(
+            f"-G is Solaris 10's pkgadd/patchadd -G (global zone only): it does not apply to "
+            f"image '{here.name}', a pkg(5) image{synced}"
+        )
+    if op.verb is Verb.PATCH and not svr4:
+        raise NotAllowedError(
+            f"patch is Solaris 10 patchadd, for SVR4 packages: image '{here.name}' is a pkg(5) image; "
+            f"use 'zonesolve update {' '.join(op.args)}' to move IPS packages to a version",
+            image=here.name,
+        )
+    for name in (*op.only_zones, *op.skip_zones):
+        zone = next((i for i in fleet.images if i.name == name), None)
+        if zone is None:
+            raise UsageError(f"no image named '{name}' in {fleet.path}")
+        why = _not_reached(fleet, here, zone)
+        if why:
+            flag = "-z" if name in op.only_zones else "-Z"
+            raise UsageError(f"{flag} {name}: {why}; -r reaches only linked zones (lipkg, sparse, pkgsrc)")
+
+
+def _not_reached(fleet: Fleet, here: Image, zone: Image) -> str | None:
+    """Why ``-r`` cannot reach ``zone`` from ``here``, or None if it can."""
+    if zone.parent != here.name:
+        return f"'{zone.name}' is not a zone of image '{here.name}'"
+    if zone.linked:
+        return None
+    assert zone.brand is not None
+    if zone.brand is Brand.IPKG:
+        return (
+            f"zone '{zone.name}' is an ipkg zone: ipkg zones are independent images, not linked ones "
+            f"(plan it with --image {zone.name})"
+        )
+    if zone.brand is Brand.NATIVE:
+        return f"zone '{zone.name}' is a Solaris 10 native zone (the SVR4 rules decide what reaches it)"
+    return f"zone '{zone.name}' is a {zone.brand.value} zone, which has no pkg(5) image"
+
+
 def build_requests(fleet: Fleet, catalog: Catalog, index: StemIndex, op: Operation) -> dict[str, Request]:
     """Image name -> its request. Images absent from the result do not change."""
     here = run_image(fleet, op)
+    if op.verb is not Verb.AUDIT:
+        check_scope(fleet, op, here)
     rejects = frozenset(s for text in op.reject for s in index.lookup(parse_pattern(text)))
     if op.verb is Verb.AUDIT:
         return {}

@@ -36,7 +36,7 @@ from resolver.image_solver import ClassSolve, ImageRun, Packed, Selection
 from resolver.model import Brand, Dependency, DepType, Fleet, Image, Operation, Package
 from resolver.objective import Oracle, Unsatisfiable
 from resolver.patterns import StemIndex
-from resolver.problem import ImageProblem, Request, SharedProblem, class_key
+from resolver.problem import ImageProblem, Request, SharedProblem, class_key, installed_packages
 from resolver.progress import Progress
 from resolver.sat import Origin
 from resolver.varcet import VarcetFilter
@@ -128,7 +128,6 @@ class FleetSolver:
         self,
         images: list[Image],
         parent: Image | None,
-        parent_installed: Mapping[str, Package],
         parent_candidates: Mapping[str, Sequence[Package]],
     ) -> dict[str, ImageRun]:
         """One ImageRun per image: images of a class share a formula; images
@@ -154,7 +153,7 @@ class FleetSolver:
                             image,
                             self.requests[image.name],
                             self.index,
-                            parent_installed,
+                            parent_candidates,
                             seeds,
                         ),
                     )
@@ -189,9 +188,9 @@ class FleetSolver:
         """An operation run inside a zone never changes the global zone."""
         assert zone.parent is not None
         parent = self.fleet.image(zone.parent)
-        parent_pkgs = self._installed(parent)
+        parent_pkgs = installed_packages(parent, self.catalog)  # the parent's manifests tell what it has
         parent_candidates: dict[str, list[Package]] = {s: [p] for s, p in parent_pkgs.items()}
-        run = self._runs([zone], parent, parent_pkgs, parent_candidates)[zone.name]
+        run = self._runs([zone], parent, parent_candidates)[zone.name]
         parent_set = {p.fmri for p in parent_pkgs.values()}
         try:
             selection = self._solve_zone(run, parent_set, parent.name, explain)
@@ -207,7 +206,7 @@ class FleetSolver:
             # pkg(5) retries an already out-of-sync zone ignoring its installed
             # packages' parent dependencies (ips-semantics 7.1)
             request.lax_parent = True
-            run = self._runs([zone], parent, parent_pkgs, parent_candidates)[zone.name]
+            run = self._runs([zone], parent, parent_candidates)[zone.name]
             selection = self._solve_zone(run, parent_set, parent.name, explain)
         return FleetPlan({zone.name: selection}, self.stats)
 
@@ -217,9 +216,9 @@ class FleetSolver:
     def prepare(self, gz: Image) -> Prepared:
         """Build and encode every class of images (the "encode" phase)."""
         t0 = time.perf_counter()
-        gz_run = self._runs([gz], None, {}, {})[gz.name]
+        gz_run = self._runs([gz], None, {})[gz.name]
         zones = [z for z in self.fleet.children(gz.name) if z.name in self.requests]
-        zone_runs = self._runs(zones, gz, self._installed(gz), gz_run.cls.shared.candidates)
+        zone_runs = self._runs(zones, gz, gz_run.cls.shared.candidates)
         distinct = list({id(r): r for r in zone_runs.values()}.values())
         members = {id(r): [z for z in zones if zone_runs[z.name] is r] for r in distinct}
         classes = list({id(r.cls): r.cls for r in [gz_run, *distinct]}.values())
@@ -407,9 +406,6 @@ class FleetSolver:
         chain = [o for o in origins if o.rule != "parent-plan"]
         facts = facts_from_conflict(chain, {zone.name: zone.problem}, image=zone.name)
         return facts + [Fact("parent-plan", o.text, o.image) for o in origins if o.rule == "parent-plan"]
-
-    def _installed(self, image: Image) -> dict[str, Package]:
-        return self.catalog.installed(image.installed)
 
 
 _RETRIED = frozenset({"install", "update", "uninstall"})

@@ -50,6 +50,7 @@ __all__ = [
     "load_inline",
     "load_repository",
     "load_source",
+    "source_files",
     "source_kind",
 ]
 
@@ -95,6 +96,11 @@ def source_kind(source: Source) -> str:
     if (root / "catalog.attrs").is_file():
         return "catalog"
     return "directory"
+
+
+def source_files(source: Source) -> list[str]:
+    """The files (relative paths) a source is read from: what ``lint`` counts."""
+    return [rel for rel, _, _ in _inputs(source_kind(source), Path(source.path))]
 
 
 def _stat(root: Path, rel: str) -> FileStat:

@@ -110,7 +110,9 @@ class Verifier:
     def _group_excused(self, image: Image, stem: str, filt: VarcetFilter) -> bool:
         """A group target may be absent: opted out, obsolete, or not installable here."""
         request = self.requests.get(image.name)
-        if stem in image.avoid or (request and (stem in request.reject or stem in request.remove)):
+        if stem in self._avoided(image, request):
+            return True
+        if request and (stem in request.reject or stem in request.remove):
             return True
         picked = self.chosen.get(image.name, {}).get(stem)
         if picked is not None and picked.obsolete:
@@ -122,12 +124,32 @@ class Verifier:
             for p in self.catalog.versions(stem)
             if p.publisher in pubs
             and not filt.package_mismatch(p)
-            and not (p.explicit_install and not (request and stem in request.proposed))
+            and not (p.explicit_install and not self._explicitly_allowed(image, p, filt))
             and (frozen is None or p.fmri.version.matches(frozen))  # type: ignore[union-attr]
         ]
         if image.linked:
             installable = [p for p in installable if self._parent_allows(image, p, filt)]
         return True if not installable else self._excused_by_constraints(image, stem, installable)
+
+    def _avoided(self, image: Image, request: Request | None) -> set[str]:
+        """The image's avoid list as stems; a stem the request names is off it."""
+        if not image.avoid:
+            return set()
+        stems = {s for text in image.avoid for s in self.index.lookup(parse_pattern(text))}
+        return stems - request.proposed.keys() if request else stems
+
+    def _explicitly_allowed(self, image: Image, pkg: Package, filt: VarcetFilter) -> bool:
+        """pkg.depend.explicit-install: requested, installed before, or (in a
+        linked zone) a package with a self parent dependency whose stem the
+        parent has after its plan (pkg(5) ``__filter_explicit_install``)."""
+        request = self.requests.get(image.name)
+        if (request and pkg.stem in request.proposed) or pkg.stem in self.before[image.name]:
+            return True
+        self_synced = any(
+            d.type is DepType.PARENT and d.fmri.stem == DEPEND_SELF and filt.allows(d.tags)
+            for d in pkg.depends
+        )
+        return image.linked and self_synced and pkg.stem in self.after[image.parent or ""]
 
     def _excused_by_constraints(self, image: Image, stem: str, installable: list[Package]) -> bool:
         """Every installable version is ruled out by a freeze, an incorporation
@@ -198,6 +220,8 @@ class Verifier:
     ) -> bool:
         if stem in request.remove or stem in request.reject or filt.package_mismatch(old):
             return True
+        if stem in self._avoided(image, request):
+            return True  # avoided: stays only while required (the dependency checks see to that)
         picked = chosen.get(stem)
         return picked is not None and (picked.obsolete or picked.renamed)
 
@@ -235,6 +259,8 @@ class Verifier:
             and not named
         ):
             self._fail(image, f"{pkg.fmri} replaces {old.fmri} from sticky publisher {old.publisher}")
+        if old is None and pkg.explicit_install and not self._explicitly_allowed(image, pkg, filt):
+            self._fail(image, f"{pkg.fmri} is explicit-install but was neither requested nor installed")
         for dep in pkg.depends:
             if dep.type is DepType.ORIGIN and filt.allows(dep.tags) and dep.fmri.version is not None:
                 inst = before.get(dep.fmri.stem)

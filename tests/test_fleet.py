@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import shared_dir
 
 from resolver.errors import InputError, InputErrors
 from resolver.fleet import SCENARIO_KEYS, load_fleet, parse_fleet, parse_fleet_document
@@ -17,7 +18,7 @@ from resolver.fmri import parse_fmri
 from resolver.model import Brand, Publisher
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SCENARIOS = sorted((Path(__file__).parents[2] / "shared" / "scenarios").glob("*.toml"))
+SCENARIOS = sorted((shared_dir() / "scenarios").glob("*.toml"))
 
 GLOBAL = """
 [[image]]
@@ -174,6 +175,20 @@ def test_global_zone_may_be_native() -> None:
             GLOBAL + '[[image]]\nname = "z1"\nparent = "z1"\nbrand = "ipkg"\n',
             ["fleet.toml:7:1", '[[image]] #2 "z1"', "key 'parent'", "parent cycle: z1 -> z1"],
             id="parent-cycle-self",
+        ),
+        pytest.param(
+            GLOBAL
+            + '[[image]]\nname = "z1"\nparent = "global"\nbrand = "lipkg"\n'
+            + '[[image]]\nname = "z2"\nparent = "z1"\nbrand = "lipkg"\n',
+            ["fleet.toml:11:1", '[[image]] #3 "z2"', "key 'parent'", '"z1" is itself a zone', "do not nest"],
+            id="nested-zone",
+        ),
+        pytest.param(
+            GLOBAL
+            + '[[image]]\nname = "z2"\nparent = "z1"\nbrand = "ipkg"\n'
+            + '[[image]]\nname = "z1"\nparent = "global"\nbrand = "sparse"\n',
+            ["fleet.toml:7:1", '[[image]] #2 "z2"', "key 'parent'", '"z1" is itself a zone'],
+            id="nested-zone-parent-listed-later",
         ),
         pytest.param(
             GLOBAL + '[[image]]\nname = "z1"\nparent = "global"\nbrand = "solaris10"\n',

@@ -26,6 +26,23 @@ if TYPE_CHECKING:
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 FILES = sorted(SCENARIOS.glob("*.toml"))
+MODES = ("joint", "parent-first")
+
+
+def file_modes(path: Path) -> list[str]:
+    """The modes a scenario runs in: ``modes = [...]``, else ``mode``, else joint."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    modes = data.get("modes", [data.get("mode", "joint")])
+    assert isinstance(modes, list) and modes and all(m in MODES for m in modes), (
+        f"{path.name}: modes must be a non-empty list of {MODES}, not {modes!r}"
+    )
+    return list(modes)
+
+
+#: (file, mode) for every mode of every scenario; ids are the file's stem,
+#: with the mode added for files that run in several.
+CASES = [(path, mode) for path in FILES for mode in file_modes(path)]
+IDS = [path.stem if len(file_modes(path)) == 1 else f"{path.stem}[{mode}]" for path, mode in CASES]
 #: The exit status that goes with each expected outcome (audit: "fail" is 52).
 STATUS = {"ok": 0, "nothing-to-do": 4, "fail": 1}
 
@@ -41,8 +58,9 @@ class Scenario:
     expect: dict[str, Any]
 
 
-def load_scenario(path: Path, fleet_file: Path) -> Scenario:
-    """Read a scenario and write its fleet part (the file minus the scenario keys)."""
+def load_scenario(path: Path, fleet_file: Path, mode: str | None = None) -> Scenario:
+    """Read a scenario and write its fleet part (the file minus the scenario
+    keys); ``mode`` (default: the file's first) picks joint or parent-first."""
     text = path.read_text(encoding="utf-8")
     fleet, extras = parse_fleet_document(text, str(path), extra_keys=SCENARIO_KEYS)
     fleet_file.write_text(_fleet_text(text, path.parent), encoding="utf-8")
@@ -51,7 +69,7 @@ def load_scenario(path: Path, fleet_file: Path) -> Scenario:
     argv += ["--image", op.get("image", "global"), "--format", "json", "--no-cache"]
     argv += ["-r"] if op.get("recursive") else []
     argv += ["-G"] if op.get("global_only") else []
-    argv += ["--parent-first"] if extras.get("mode") == "parent-first" else []
+    argv += ["--parent-first"] if (mode or file_modes(path)[0]) == "parent-first" else []
     return Scenario(extras.get("name", path.stem), fleet, argv, op["verb"], extras["expect"])
 
 
@@ -96,9 +114,11 @@ def check_installed(image: str, installed: list[Fmri], expected: list[str]) -> N
     )
 
 
-def run_scenario(run_cli: RunCli, path: Path, tmp_path: Path) -> tuple[Scenario, str]:
+def run_scenario(
+    run_cli: RunCli, path: Path, tmp_path: Path, mode: str | None = None
+) -> tuple[Scenario, str]:
     """Run one scenario's command line; check exit status and outcome; return its JSON."""
-    scenario = load_scenario(path, tmp_path / "fleet.toml")
+    scenario = load_scenario(path, tmp_path / "fleet.toml", mode)
     run = run_cli(*scenario.argv)
     want = scenario.expect["outcome"]
     assert run.out, f"no JSON output (exit {run.code}); stderr:\n{run.err}"
@@ -112,10 +132,10 @@ def run_scenario(run_cli: RunCli, path: Path, tmp_path: Path) -> tuple[Scenario,
     return scenario, run.out
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_scenario(run_cli: RunCli, path: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("path", "mode"), CASES, ids=IDS)
+def test_scenario(run_cli: RunCli, path: Path, mode: str, tmp_path: Path) -> None:
     """The command's JSON has the expected outcome and installed sets."""
-    scenario, out = run_scenario(run_cli, path, tmp_path)
+    scenario, out = run_scenario(run_cli, path, tmp_path, mode)
     images = json.loads(out)["images"]
     for name, expected in scenario.expect.get("installed", {}).items():
         assert name in images, f"image {name} missing from the JSON"
@@ -123,11 +143,11 @@ def test_scenario(run_cli: RunCli, path: Path, tmp_path: Path) -> None:
         check_installed(name, installed_after(before, images[name]), expected)
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_scenario_is_deterministic(run_cli: RunCli, path: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("path", "mode"), CASES, ids=IDS)
+def test_scenario_is_deterministic(run_cli: RunCli, path: Path, mode: str, tmp_path: Path) -> None:
     """The same scenario twice gives byte-identical JSON."""
-    _, first = run_scenario(run_cli, path, tmp_path)
-    _, second = run_scenario(run_cli, path, tmp_path)
+    _, first = run_scenario(run_cli, path, tmp_path, mode)
+    _, second = run_scenario(run_cli, path, tmp_path, mode)
     assert first == second
 
 

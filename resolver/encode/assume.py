@@ -53,11 +53,12 @@ class Assumptions:
         self._drop_obsolete()
 
     def _presence(self) -> None:
-        """Installed stems stay installed; requested stems get installed."""
+        """Installed stems stay installed (but avoided ones: ``may_go``);
+        requested stems get installed."""
         p, enc, name = self.problem, self.enc, self.name
         for stem, pkg in sorted(p.installed.items()):
             enc.live(stem)  # made now: the least-change stage asks for it during the search
-            if stem not in p.removals and stem not in p.request.proposed:
+            if stem not in p.removals and stem not in p.request.proposed and stem not in p.may_go:
                 say = _installed_text(pkg)
                 self._add(enc.present(stem), Origin("installed", name, say, pkg, stems=(stem,)))
         for stem in sorted(p.request.proposed):
