@@ -191,8 +191,8 @@ def _add_import(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "import",
         help="write the fleet file of a host's image root and its zones",
-        description="Read a host's pkg(5) image root and its zones (as --root does) and "
-        "write the equivalent fleet file: planning it gives the same plan as --root.",
+        description="Read a host's pkg(5) image root and its zones (as --root does) and write\n"
+        "the equivalent fleet file: planning it gives the same plan as --root.",
         epilog="examples:\n  zonesolve import -o fleet.toml\n"
         "  zonesolve import --root /mnt/be --zones zoneadm-list.txt -o host.toml",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -235,6 +235,11 @@ def read_host(root: str | Path, *, zones_file: str | Path | None = None, cache: 
     listing = Path(zones_file) if zones_file is not None else None
     gz = read_image(root, cache=cache)
     notes = list(gz.notes)
+    if gz.zone_variant != "global":
+        notes.append(
+            f"the image at {root} is a non-global zone's (variant.opensolaris.zone={gz.zone_variant}): "
+            f"planned alone, without its global zone, so its parent dependencies are not checked"
+        )
     sources = _Sources()
     sources.add_image(GLOBAL_ZONE, gz)
     images = [_image(GLOBAL_ZONE, gz, None, None)]

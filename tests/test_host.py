@@ -160,6 +160,14 @@ def test_a_zone_with_a_different_catalog_adds_it_with_a_note(host_copy: Path) ->
     assert "image build1: publisher omnios's catalog differs from image global's" in " ".join(host.notes)
 
 
+def test_a_zone_s_image_read_alone(image_host: Path) -> None:
+    host = read_host(image_host / "host" / "zones" / "web1" / "root")
+    assert [i.name for i in host.fleet.images] == ["global"]
+    assert host.fleet.images[0].variant_map["variant.opensolaris.zone"] == "nonglobal"
+    assert "planned alone, without its global zone" in host.notes[0]
+    assert host.notes[0].endswith("not checked")
+
+
 def test_duplicate_zone_names(host_copy: Path) -> None:
     index = host_copy / "etc" / "zones" / "index"
     index.write_text(index.read_text() + "web1:installed:/zones/web1:\n")
