@@ -12,9 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The demo host again, as pkg(5) and zoneadm keep it on disk (written by the
+# fixture script, not committed: out/ is ignored by git).
+DEMO_HOST := out/demo-host
+
 demo: $(STAMP)
 	$(BIN)/zonesolve lint manifests/
 	$(BIN)/zonesolve update -r --fleet manifests/demo-fleet.toml
+	$(BIN)/python tests/fixtures/make_image_roots.py $(DEMO_HOST)
+	$(BIN)/zonesolve update -r --root $(DEMO_HOST)/host
 
 test: $(STAMP)
 	$(BIN)/ruff check resolver grammar tests bench
@@ -34,4 +40,4 @@ bench-large: $(STAMP)
 	$(BIN)/pytest bench -q --benchmark-enable --benchmark-only --benchmark-autosave -m large
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .benchmarks build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .benchmarks build *.egg-info $(DEMO_HOST)

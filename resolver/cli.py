@@ -41,6 +41,7 @@ from resolver.progress import Reporter, Silent, reporter
 
 if TYPE_CHECKING:
     from resolver.catalog import Catalog
+    from resolver.host import Host
     from resolver.model import Fleet
 
 T = TypeVar("T")
@@ -124,12 +125,14 @@ def _positive_int(text: str) -> int:
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     """Options every planning verb and audit share: input, output, diagnostics."""
     group = parser.add_argument_group("input and output")
-    group.add_argument(
+    where = group.add_mutually_exclusive_group()
+    where.add_argument(
         "--fleet",
         default="fleet.toml",
         metavar="FILE",
         help="the fleet file (default: ./fleet.toml)",
     )
+    _add_root_options(group, where)
     group.add_argument(
         "--image", metavar="NAME", help="the image the command runs in (default: the global zone)"
     )
@@ -166,6 +169,44 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         help="catalog cache directory (default: $ZONESOLVE_CACHE_DIR, else $XDG_CACHE_HOME/zonesolve)",
     )
     cache.add_argument("--no-cache", action="store_true", help="do not read or write a cache")
+
+
+def _add_root_options(group: Any, where: Any, default: str | None = None) -> None:
+    """``--root DIR`` (in ``where``, beside ``--fleet``) and ``--zones FILE`` (in ``group``)."""
+    where.add_argument(
+        "--root",
+        default=default,
+        metavar="DIR",
+        help="read the host itself: the pkg(5) image at DIR/var/pkg and the zones of DIR/etc/zones"
+        + (f" (default: {default})" if default else " (instead of --fleet)"),
+    )
+    group.add_argument(
+        "--zones",
+        metavar="FILE",
+        help="with --root: the zones from saved 'zoneadm list -cp' output instead of DIR/etc/zones",
+    )
+
+
+def _add_import(subparsers: Any) -> None:
+    """``zonesolve import``: a host's images as a fleet file."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "import",
+        help="write the fleet file of a host's image root and its zones",
+        description="Read a host's pkg(5) image root and its zones (as --root does) and write\n"
+        "the equivalent fleet file: planning it gives the same plan as --root.",
+        epilog="examples:\n  zonesolve import -o fleet.toml\n"
+        "  zonesolve import --root /mnt/be --zones zoneadm-list.txt -o host.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    group = parser.add_argument_group("input and output")
+    _add_root_options(group, group, default="/")
+    group.add_argument("-o", dest="output", metavar="FILE", help="write the fleet file there (atomically)")
+    cache = group.add_mutually_exclusive_group()
+    cache.add_argument("--cache-dir", metavar="DIR", help="catalog cache directory")
+    cache.add_argument("--no-cache", action="store_true", help="do not read or write a cache")
+    group.add_argument(
+        "-v", dest="verbose", action="store_true", help="show the traceback of an internal error"
+    )
 
 
 def _add_planning_options(parser: argparse.ArgumentParser) -> None:
@@ -263,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for verb in VERBS:
         _add_verb(subparsers, verb)
+    _add_import(subparsers)
     lint = subparsers.add_parser(
         "lint",
         help="parse manifests and fleet files, report every error",
@@ -286,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
     """Rules argparse cannot state; a violation exits 2 like any usage error."""
     if ns.verb == "lint":
+        return
+    if ns.zones and not ns.root:
+        parser.error("--zones lists the zones of a host: use it with --root DIR")
+    if ns.verb == "import":
         return
     if ns.verb == "audit":
         if ns.format == "pkg-parsable":
@@ -343,6 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
+        if ns.verb == "import":
+            return run_import(ns)
         return run_lint(ns.paths) if ns.verb == "lint" else run_plan(ns)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -401,7 +449,7 @@ def run_plan(ns: argparse.Namespace) -> int:
 def solve(ns: argparse.Namespace, op: Operation, progress: Reporter, context: Context) -> Result:
     """Load the fleet and its catalog, then ask the solver for a plan."""
     begun = time.monotonic()
-    fleet = _timed(context, "fleet", lambda: load_fleet_file(ns.fleet, _cache_dir(ns)))
+    fleet = _timed(context, "fleet", lambda: load_input(ns))
     op = _with_image(op, fleet)
     context.parents = {image.name: image.parent for image in fleet.images}
     catalog = _timed(context, "catalog", lambda: _load_catalog(fleet, _cache_dir(ns), progress))
@@ -451,6 +499,28 @@ def load_fleet_file(path: str, cache_dir: str | bool | None = False) -> Fleet:
     if cache_dir is None:
         cache_dir = str(default_cache_dir()) if default_cache_dir() else False
     return load_fleet(path, cache_dir=Path(cache_dir) if isinstance(cache_dir, str) else None)
+
+
+def load_input(ns: argparse.Namespace) -> Fleet:
+    """The fleet a planning command works on: the host at --root, else the --fleet file."""
+    if getattr(ns, "root", None) is None:
+        return load_fleet_file(ns.fleet, _cache_dir(ns))
+    return load_host(ns.root, ns.zones, _cache_dir(ns)).fleet
+
+
+def load_host(root: str, zones: str | None, cache_dir: str | bool | None) -> Host:
+    """Read a host (resolver.host) and print its notes on stderr. ``cache_dir``
+    as for the catalog: a directory, None for the default cache, False for none."""
+    from resolver.cache import Cache, cache_disabled, default_cache_dir
+    from resolver.host import read_host
+
+    directory = Path(cache_dir) if isinstance(cache_dir, str) else None
+    if cache_dir is None:
+        directory = default_cache_dir()
+    cache = Cache(directory) if directory is not None and not cache_disabled() else None
+    host = read_host(root, zones_file=zones, cache=cache)
+    sys.stderr.writelines(f"note: {note}\n" for note in host.notes)
+    return host
 
 
 def _with_image(op: Operation, fleet: Fleet) -> Operation:
@@ -617,6 +687,55 @@ def _file_mode(target: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+# ---------------------------------------------------------------------------
+# import
+
+
+def run_import(ns: argparse.Namespace) -> int:
+    """Write the fleet file of the host at --root (stdout, or -o FILE); exit 0, or 1 on bad input."""
+    try:
+        host = load_host(ns.root, ns.zones, _cache_dir(ns))
+        text = import_text(ns, host)
+    except ZonesolveError as err:
+        _report_errors([err], ns.verbose)
+        return EXIT_ERROR
+    if ns.output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        write_atomic(ns.output, text)
+    except OSError as err:
+        sys.stderr.write(f"error: cannot write {ns.output}: {err.strerror or err}\n")
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def import_text(ns: argparse.Namespace, host: Host) -> str:
+    """The fleet file of ``host``, checked to read back as the same fleet."""
+    from resolver.fleet import parse_fleet
+    from resolver.fleet_toml import fleet_to_toml
+
+    command = f"zonesolve import --root {ns.root}" + (f" --zones {ns.zones}" if ns.zones else "")
+    comments = [
+        f"Written by `{command}`: the images of the host at {host.fleet.path}.",
+        "Sources are the images' cached publisher catalogs and installed-package state.",
+        *(f"note: {note}" for note in host.notes),
+    ]
+    text = fleet_to_toml(host.fleet, comments)
+    try:
+        back = parse_fleet(text, ns.output or "<import>")
+    except InputError as err:
+        raise InternalError(f"the imported fleet file does not read back: {err.message}") from None
+    same = (back.images, back.sources, back.manifests) == (
+        host.fleet.images,
+        host.fleet.sources,
+        host.fleet.manifests,
+    )
+    if not same:
+        raise InternalError("the imported fleet file reads back as a different fleet")
+    return text
 
 
 # ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,3 +48,26 @@ def shared_dir() -> Path:
         if len(gitdir.parents) > 3:
             return gitdir.parents[3] / "shared"
     return root.parent / "shared"
+
+
+# ---------------------------------------------------------------------------
+# Image roots in pkg(5)'s layout (tests/fixtures/make_image_roots.py)
+
+
+@pytest.fixture(scope="session")
+def image_host(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo host as pkg(5) and zoneadm keep it, built once: OUT/host and
+    OUT/zoneadm-list-cp.txt. Tests must not change it (copy it with ``host_copy``)."""
+    from tests.fixtures.make_image_roots import build_host
+
+    out = tmp_path_factory.mktemp("image-host")
+    build_host(out)
+    return out
+
+
+@pytest.fixture
+def host_copy(image_host: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo host's root, to change or damage."""
+    target = tmp_path / "host"
+    shutil.copytree(image_host / "host", target, symlinks=True)
+    return target
