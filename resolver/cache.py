@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 #: Bump when the stored layout changes.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: Package.reboot_needed
 _MAGIC = b"ZSCACHE\x01"
 _HEADER = len(_MAGIC) + 32 + 4  # magic, validation digest, CRC-32 of the payload
 #: Inputs modified this recently are not cached: a rewrite within the same

@@ -77,6 +77,10 @@ class Package:
     install_hold: str | None = None
     explicit_install: bool = False
     svr4: Svr4Params | None = None
+    #: Does an action of this package carry ``reboot-needed=true``? pkg(5)
+    #: needs a new boot environment to update or remove such an action
+    #: (client/actuator.py). None: unknown (a catalog/1 entry has no file actions).
+    reboot_needed: bool | None = False
     where: Location | None = field(default=None, compare=False)
 
     @property
