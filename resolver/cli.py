@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from resolver.catalog import Catalog
     from resolver.host import Host
     from resolver.model import Fleet
+    from resolver.testcase import RecordingCatalog
 
 T = TypeVar("T")
 
@@ -289,7 +290,18 @@ def _add_verb(subparsers: Any, verb: str) -> argparse.ArgumentParser:
     _add_output_options(parser)
     if verb != "audit":
         _add_planning_options(parser)
+    _add_testcase_option(parser)
     return parser
+
+
+def _add_testcase_option(parser: argparse.ArgumentParser) -> None:
+    """--export-testcase: the run as one self-contained fleet file (resolver.testcase)."""
+    parser.add_argument(
+        "--export-testcase",
+        metavar="FILE",
+        help="also write FILE: a fleet file with every package version the run reached, "
+        "its images and this command line, that reproduces this plan or failure",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -388,6 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    ns.argv = list(sys.argv[1:] if argv is None else argv)  # for --export-testcase
     try:
         if ns.verb == "import":
             return run_import(ns)
@@ -423,6 +436,8 @@ class Context:
 
     parents: dict[str, str | None] | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    fleet: Fleet | None = None  # once loaded
+    recorder: RecordingCatalog | None = None  # --export-testcase: the catalog, recording
 
 
 def run_plan(ns: argparse.Namespace) -> int:
@@ -443,22 +458,26 @@ def run_plan(ns: argparse.Namespace) -> int:
     finally:
         progress.close()
     context.stats["total-seconds"] = _seconds(started)
-    return emit(ns, result, context)
+    exported = _export_testcase(ns, result, context)
+    status = emit(ns, result, context)
+    return status if exported else EXIT_ERROR
 
 
 def solve(ns: argparse.Namespace, op: Operation, progress: Reporter, context: Context) -> Result:
     """Load the fleet and its catalog, then ask the solver for a plan."""
     begun = time.monotonic()
-    fleet = _timed(context, "fleet", lambda: load_input(ns))
+    fleet = context.fleet = _timed(context, "fleet", lambda: load_input(ns))
     op = _with_image(op, fleet)
     context.parents = {image.name: image.parent for image in fleet.images}
     catalog = _timed(context, "catalog", lambda: _load_catalog(fleet, _cache_dir(ns), progress))
+    catalog = _recording(ns, catalog, context)
     gc.freeze()  # the loaded catalog lives to the end: keep it out of later GC passes
     context.stats.update(images=len(fleet.images), packages=len(catalog))
     if op.timeout is not None:  # the solver gets what is left of the budget
         op = replace(op, timeout=max(op.timeout - _seconds(begun), 0.001))
+    jobs = 1 if context.recorder is not None else getattr(ns, "jobs", None)  # recording: one process
     with gc_paused():  # planning builds millions of clause lists and makes next to no cycles
-        return _timed(context, "plan", lambda: _plan(fleet, catalog, op, getattr(ns, "jobs", None), progress))
+        return _timed(context, "plan", lambda: _plan(fleet, catalog, op, jobs, progress))
 
 
 def _timed(context: Context, phase: str, work: Callable[[], T]) -> T:
@@ -736,6 +755,46 @@ def import_text(ns: argparse.Namespace, host: Host) -> str:
     if not same:
         raise InternalError("the imported fleet file reads back as a different fleet")
     return text
+
+
+# ---------------------------------------------------------------------------
+# --export-testcase
+
+
+def _recording(ns: argparse.Namespace, catalog: Catalog, context: Context) -> Catalog:
+    """With --export-testcase: the catalog wrapped to remember what the run reads."""
+    if not getattr(ns, "export_testcase", None):
+        return catalog
+    from resolver.testcase import RecordingCatalog
+
+    context.recorder = RecordingCatalog(catalog)
+    return context.recorder
+
+
+def _export_testcase(ns: argparse.Namespace, result: Result, context: Context) -> bool:
+    """Write the testcase if asked; False (after a message) if it cannot be written."""
+    path = getattr(ns, "export_testcase", None)
+    if not path:
+        return True
+    if context.fleet is None or context.recorder is None:
+        sys.stderr.write(
+            f"error: no testcase written to {path}: the "
+            + ("fleet file" if context.fleet is None else "catalog sources")
+            + " did not load (a testcase reproduces planning, not input errors)\n"
+        )
+        return False
+    from resolver.testcase import testcase_text
+
+    errors = sorted({err.kind for err in result.errors})
+    outcome = render.outcome(result) + (f" ({', '.join(errors)})" if errors else "")
+    packages = context.recorder.reached(result.operation.args)
+    text = testcase_text(context.fleet, packages, ns.argv, path, outcome)
+    try:
+        write_atomic(path, text)
+    except OSError as err:
+        sys.stderr.write(f"error: cannot write {path}: {err.strerror or err}\n")
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------
