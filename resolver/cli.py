@@ -291,6 +291,8 @@ def _add_verb(subparsers: Any, verb: str) -> argparse.ArgumentParser:
     if verb != "audit":
         _add_planning_options(parser)
     _add_testcase_option(parser)
+    if verb == "update":
+        _add_to_option(parser)
     return parser
 
 
@@ -334,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument(
         "-v", dest="verbose", action="store_true", help="show the traceback of an internal error"
     )
+    _add_lock_parser(subparsers)
     return parser
 
 
@@ -370,6 +373,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse and check the command line; exits 2 (SystemExit) when it is wrong."""
     parser = build_parser()
     ns = parser.parse_args(argv)
+    _unwrap_lock(parser, ns)
     _check(parser, ns)
     return ns
 
@@ -467,7 +471,7 @@ def solve(ns: argparse.Namespace, op: Operation, progress: Reporter, context: Co
     """Load the fleet and its catalog, then ask the solver for a plan."""
     begun = time.monotonic()
     fleet = context.fleet = _timed(context, "fleet", lambda: load_input(ns))
-    op = _with_image(op, fleet)
+    op = _with_lock(ns, _with_image(op, fleet))
     context.parents = {image.name: image.parent for image in fleet.images}
     catalog = _timed(context, "catalog", lambda: _load_catalog(fleet, _cache_dir(ns), progress))
     catalog = _recording(ns, catalog, context)
@@ -644,6 +648,8 @@ def emit(ns: argparse.Namespace, result: Result, context: Context) -> int:
 
 def _render(ns: argparse.Namespace, result: Result, context: Context, failed: bool) -> str | None:
     """The output in the format asked for; None for a failure outside JSON (stderr has it)."""
+    if getattr(ns, "lock", False):
+        return None if failed else _lock_output(ns, result)
     if ns.format == "json":
         return render.to_json(result, stats=ns.stats)
     if failed:
@@ -795,6 +801,69 @@ def _export_testcase(ns: argparse.Namespace, result: Result, context: Context) -
         sys.stderr.write(f"error: cannot write {path}: {err.strerror or err}\n")
         return False
     return True
+
+
+# ---------------------------------------------------------------------------
+# lock and update --to (resolver.lock)
+
+LOCKED_VERBS = ("install", "update", "uninstall", "attach", "patch")
+
+
+def _add_to_option(parser: argparse.ArgumentParser) -> None:
+    """update --to LOCK."""
+    parser.add_argument(
+        "--to",
+        metavar="LOCK",
+        help="plan exactly the state of a lock file (zonesolve lock): every image's locked packages",
+    )
+
+
+def _add_lock_parser(subparsers: Any) -> None:
+    """``zonesolve lock VERB ...``: plan as VERB would, write the lock file."""
+    lock = subparsers.add_parser(
+        "lock",
+        help="write a lock file: the exact packages of every image after a plan",
+        description="Plan as VERB would and write a lock file (TOML) with the exact FMRI of "
+        "every package in every image after the plan; 'zonesolve update --to LOCK' plans "
+        "exactly that state later, from what is installed then.",
+        epilog="examples:\n  zonesolve lock update -r --fleet host.toml -o fleet.lock\n"
+        "  zonesolve update --to fleet.lock --fleet host.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verbs = lock.add_subparsers(dest="locked_verb", metavar="VERB", required=True)
+    for verb in LOCKED_VERBS:
+        _add_verb(verbs, verb)
+
+
+def _unwrap_lock(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
+    """``lock VERB``: run VERB, write a lock (``ns.lock``); check --to's rules."""
+    ns.lock = ns.verb == "lock"
+    if ns.lock:
+        ns.verb = ns.locked_verb
+        if ns.format != "text":
+            parser.error("lock writes a TOML lock file: --format does not apply")
+    if getattr(ns, "to", None) and (ns.packages or ns.only_zones or ns.skip_zones or ns.reject):
+        parser.error("--to plans every image to its locked packages: it takes no PKG, -z, -Z or --reject")
+
+
+def _with_lock(ns: argparse.Namespace, op: Operation) -> Operation:
+    """update --to LOCK: the lock file, read and checked, in the operation."""
+    if not getattr(ns, "to", None):
+        return op
+    from resolver.lock import load_lock
+
+    return replace(op, to=load_lock(ns.to))
+
+
+def _lock_output(ns: argparse.Namespace, result: Result) -> str:
+    """The lock file of a plan, with the commands that made it and that apply it."""
+    import shlex
+
+    from resolver.lock import lock_text
+
+    made_by = "zonesolve lock " + shlex.join(ns.argv[1:])
+    apply = ["update", "--to", ns.output or "LOCK", "--fleet", ns.fleet]
+    return lock_text(result, made_by, "zonesolve " + shlex.join(apply))
 
 
 # ---------------------------------------------------------------------------

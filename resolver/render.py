@@ -112,6 +112,8 @@ def json_object(result: Result, stats: bool = False) -> dict[str, Any]:
         "order": list(result.order),
         "errors": [err.to_json() for err in _error_list(result.errors)],
     }
+    if op.to is not None:  # update --to LOCK
+        obj["operation"]["to"] = op.to.path
     if op.verb is Verb.AUDIT:
         obj["audit"] = {
             name: {"status": status, "unmet": sorted(result.audit_details.get(name, []))}
@@ -210,6 +212,7 @@ def _command(result: Result) -> str:
         "-r" if op.recursive else "",
         "-G" if op.global_only else "",
         "--parent-first" if op.parent_first else "",
+        f"--to {op.to.path}" if op.to is not None else "",
     ]
     return " ".join(part for part in (op.verb.value, *op.args, *flags) if part)
 
