@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from resolver import lock
+from resolver.bootenv import reboot_needed
 from resolver.catalog import Catalog
 from resolver.errors import (
     Diverged,
@@ -124,6 +125,7 @@ def _image_plan(
         sel.held_back if sel else (),
         registered,
         _skipped(image),
+        reboot_needed=reboot_needed(before, after),
     )
 
 
