@@ -337,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", dest="verbose", action="store_true", help="show the traceback of an internal error"
     )
     _add_lock_parser(subparsers)
+    _add_schema_parser(subparsers)
     return parser
 
 
@@ -373,6 +374,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse and check the command line; exits 2 (SystemExit) when it is wrong."""
     parser = build_parser()
     ns = parser.parse_args(argv)
+    if ns.verb in COMMANDS:
+        return ns  # no planning options to check
     _unwrap_lock(parser, ns)
     _check(parser, ns)
     return ns
@@ -408,6 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if ns.verb == "import":
             return run_import(ns)
+        if ns.verb in COMMANDS:
+            return COMMANDS[ns.verb](ns)
         return run_lint(ns.paths) if ns.verb == "lint" else run_plan(ns)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -864,6 +869,37 @@ def _lock_output(ns: argparse.Namespace, result: Result) -> str:
     made_by = "zonesolve lock " + shlex.join(ns.argv[1:])
     apply = ["update", "--to", ns.output or "LOCK", "--fleet", ns.fleet]
     return lock_text(result, made_by, "zonesolve " + shlex.join(apply))
+
+
+# ---------------------------------------------------------------------------
+# schema
+
+
+def _add_schema_parser(subparsers: Any) -> None:
+    """``zonesolve schema``: the published JSON Schema of the JSON output."""
+    schema = subparsers.add_parser(
+        "schema",
+        help="print the JSON Schema of --format json (and pkg-parsable)",
+        description="Print the JSON Schema (draft 2020-12) that every --format json output "
+        "follows; $defs/pkg-parsable describes --format pkg-parsable.",
+        epilog="examples:\n  zonesolve schema > zonesolve.schema.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    schema.add_argument("-o", dest="output", metavar="FILE", help="write it to FILE instead of stdout")
+
+
+def run_schema(ns: argparse.Namespace) -> int:
+    """Print (or write) the schema."""
+    from resolver.output_schema import schema_text
+
+    if ns.output is None:
+        sys.stdout.write(schema_text())
+        return EXIT_OK
+    return _write_output(ns.output, schema_text(), EXIT_OK, False)
+
+
+#: Commands that are not planning verbs (beside lint): name -> runner.
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"schema": run_schema}
 
 
 # ---------------------------------------------------------------------------
