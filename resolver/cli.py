@@ -338,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_lock_parser(subparsers)
     _add_schema_parser(subparsers)
+    _add_cache_parser(subparsers)
     return parser
 
 
@@ -898,8 +899,65 @@ def run_schema(ns: argparse.Namespace) -> int:
     return _write_output(ns.output, schema_text(), EXIT_OK, False)
 
 
+# ---------------------------------------------------------------------------
+# cache (resolver.cachedir)
+
+
+def _add_cache_parser(subparsers: Any) -> None:
+    """``zonesolve cache``: where the cache is, how big, its entries; --clear."""
+    cache = subparsers.add_parser(
+        "cache",
+        help="show the parsed-catalog cache (where, how big, entries) or clear it",
+        description="Show the cache of parsed catalogs and fleet files: its directory, its "
+        "entries and their size, and its bounds. It is kept within a size "
+        "(ZONESOLVE_CACHE_MAX_SIZE, default 256M) and an age (ZONESOLVE_CACHE_MAX_AGE, default "
+        "30d), least recently used first, after every write.",
+        epilog="examples:\n  zonesolve cache\n  zonesolve cache -v --format json\n"
+        "  zonesolve cache --max-size 100M --max-age 7d   # prune to these bounds now\n"
+        "  zonesolve cache --clear",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cache.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the cache directory (default: $ZONESOLVE_CACHE_DIR, else $XDG_CACHE_HOME/zonesolve)",
+    )
+    cache.add_argument("--clear", action="store_true", help="remove every entry")
+    cache.add_argument("--max-size", metavar="SIZE", help="prune to this size now (e.g. 100M, 1G; 0: none)")
+    cache.add_argument("--max-age", metavar="AGE", help="prune entries unused this long now (e.g. 7d, 12h)")
+    cache.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    cache.add_argument("-v", dest="verbose", action="store_true", help="list every entry")
+
+
+def run_cache(ns: argparse.Namespace) -> int:
+    """Show, prune or clear the cache directory."""
+    from resolver import cachedir
+    from resolver.cache import cache_disabled, default_cache_dir
+
+    try:
+        limits = cachedir.limits_from_env()
+        if ns.max_size is not None:
+            limits = replace(limits, max_bytes=cachedir.parse_size(ns.max_size))
+        if ns.max_age is not None:
+            limits = replace(limits, max_age=cachedir.parse_age(ns.max_age))
+    except ValueError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_USAGE
+    directory = Path(ns.cache_dir) if ns.cache_dir else default_cache_dir()
+    removed: list[cachedir.Entry] = []
+    if directory is not None and ns.clear:
+        removed = cachedir.clear(directory)
+    elif directory is not None and (ns.max_size is not None or ns.max_age is not None):
+        removed = cachedir.prune(directory, limits)
+    found = cachedir.entries(directory) if directory is not None else []
+    off = directory is None or (cache_disabled() and not ns.cache_dir)
+    report = cachedir.Report(directory, not off, found, removed, limits)
+    sys.stdout.write(report.json() if ns.format == "json" else report.text(ns.verbose))
+    return EXIT_OK
+
+
 #: Commands that are not planning verbs (beside lint): name -> runner.
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"schema": run_schema}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"schema": run_schema, "cache": run_cache}
 
 
 # ---------------------------------------------------------------------------

@@ -32,9 +32,17 @@ def test_the_schema_is_draft_2020_12_and_shipped_in_the_package() -> None:
     published = schema()
     assert published["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     Draft202012Validator.check_schema(published)
-    assert {"result", "operation", "image-plan", "error", "fact", "why", "site", "pkg-parsable"} <= set(
-        published["$defs"]
-    )
+    assert {
+        "result",
+        "operation",
+        "image-plan",
+        "error",
+        "fact",
+        "why",
+        "site",
+        "pkg-parsable",
+        "cache",
+    } <= set(published["$defs"])
 
 
 def test_zonesolve_schema_prints_it(run_cli: RunCli, tmp_path: Path) -> None:
