@@ -789,11 +789,9 @@ def _export_testcase(ns: argparse.Namespace, result: Result, context: Context) -
     if not path:
         return True
     if context.fleet is None or context.recorder is None:
-        sys.stderr.write(
-            f"error: no testcase written to {path}: the "
-            + ("fleet file" if context.fleet is None else "catalog sources")
-            + " did not load (a testcase reproduces planning, not input errors)\n"
-        )
+        why = "the fleet file did not load" if context.fleet is None else "the run stopped before planning"
+        note = "a testcase reproduces planning, not input errors"
+        sys.stderr.write(f"error: no testcase written to {path}: {why} ({note})\n")
         return False
     from resolver.testcase import testcase_text
 
