@@ -866,7 +866,8 @@ def _lock_output(ns: argparse.Namespace, result: Result) -> str:
     from resolver.lock import lock_text
 
     made_by = "zonesolve lock " + shlex.join(ns.argv[1:])
-    apply = ["update", "--to", ns.output or "LOCK", "--fleet", ns.fleet]
+    host = ["--root", ns.root] if getattr(ns, "root", None) else ["--fleet", ns.fleet]  # issue 12's --root
+    apply = ["update", "--to", ns.output or "LOCK", *host]
     return lock_text(result, made_by, "zonesolve " + shlex.join(apply))
 
 
