@@ -362,3 +362,9 @@ def test_lock_of_a_failed_plan_writes_nothing(run_cli: RunCli, tmp_path: Path) -
         "lock", "install", "nothing-like-this", "--fleet", _fleet(tmp_path), "--no-cache", "-o", str(lock)
     )
     assert run.code == 1 and "no package matches" in run.err and not lock.exists()
+
+
+@pytest.mark.parametrize("command", [["lock"], ["lock", "update"], ["schema"], ["cache"]])
+def test_help_of_the_new_commands(run_cli: RunCli, command: list[str]) -> None:
+    run = run_cli(*command, "--help")
+    assert run.code == 0 and f"usage: zonesolve {' '.join(command)}" in run.out and "examples:" in run.out
