@@ -23,9 +23,11 @@ One ``[[image]]`` per image of the fleet, the global zone first; full FMRIs
 keys, another ``version``, an FMRI without publisher or version are errors.
 
 ``--to`` is a request like any other (resolver.problem.Request): each image
-gets its locked packages as the only versions it may have of their stems
-(kind ``install``: each must be installed), and uninstalls every installed
-stem the lock does not have. Everything else is the ordinary planner: the
+gets the locked packages it does not have installed as the only versions it
+may have of their stems (kind ``install``: each must be installed), and
+uninstalls every installed stem the lock does not have; what is installed as
+locked stays (installed packages stay installed, and the plan changes as few
+as it can). Everything else is the ordinary planner: the
 rules of every image and zone still hold, so a locked state that breaks one
 (a freeze, a zone that cannot follow, a removed dependency) fails with the
 usual explanation. A lock that names an image or a package version the fleet
@@ -223,18 +225,18 @@ def lock_requests(fleet: Fleet, catalog: Catalog, lock: Lock, here: Image) -> di
     for locked in lock.images:
         if locked.name not in images:
             continue
+        installed = {fmri.stem: fmri for fmri in images[locked.name].installed}
         proposed = {}
         for fmri, at in zip(locked.packages, locked.locations, strict=True):
             pkg = catalog.get(fmri)
             if pkg is None:
                 errors.add(f"{fmri} is in no source of {fleet.path}: the lock cannot be reached", at)
-            else:
+            elif installed.get(pkg.stem) != pkg.fmri:  # what stays as it is needs no request
                 proposed[pkg.stem] = [pkg]
-        installed = {fmri.stem for fmri in images[locked.name].installed}
         requests[locked.name] = Request(
             "install",
             proposed,
-            remove=frozenset(installed - {fmri.stem for fmri in locked.packages}),
+            remove=frozenset(installed.keys() - {fmri.stem for fmri in locked.packages}),
             proposed_by={stem: str(versions[0].fmri) for stem, versions in proposed.items()},
         )
     errors.raise_if_any()
