@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import time
 
+from resolver import lock
+from resolver.bootenv import reboot_needed
 from resolver.catalog import Catalog
 from resolver.errors import (
     Diverged,
@@ -26,7 +28,7 @@ from resolver.image_solver import Selection
 from resolver.model import Brand, DepType, Fleet, Image, Operation, Package, Verb
 from resolver.patterns import StemIndex
 from resolver.plan import ImagePlan, Outcome, Result
-from resolver.problem import installed_packages
+from resolver.problem import Request, installed_packages
 from resolver.progress import Progress
 from resolver.requests import build_requests, run_image
 from resolver.solve import FleetSolver, check_publishers, parent_dep_met
@@ -58,10 +60,12 @@ def plan(
         check_publishers(fleet, _checked_images(fleet, here))
         if op.verb is Verb.AUDIT:
             return audit(fleet, catalog, op, before)
-        requests = build_requests(fleet, catalog, index, op)
+        requests = _requests(fleet, catalog, index, op, here)
         solver = FleetSolver(fleet, catalog, index, op, requests, deadline, jobs, progress)
         fleet_plan = solver.plan(here, explain)
     except _PLAN_ERRORS as err:
+        if op.to is not None and isinstance(err, NoSolution):
+            err = lock.retitled(err, op.to)
         return _failed(fleet, op, before, err)
     after = {name: dict(pkgs) for name, pkgs in before.items()}
     chosen = {}
@@ -78,10 +82,22 @@ def plan(
         i.name: _image_plan(i, before[i.name], after[i.name], fleet_plan.selections.get(i.name))
         for i in fleet.images
     }
+    missed = lock.unreached(op.to, images) if op.to is not None else None
+    if missed is not None:
+        return _failed(fleet, op, before, missed)
     outcome = Outcome.OK if any(p.has_changes for p in images.values()) else Outcome.NOTHING
     stats: dict[str, object] = dict(fleet_plan.stats)
     stats["plan-seconds"] = round(time.perf_counter() - started, 4)
     return Result(op, outcome, images, _order(fleet), [], stats)
+
+
+def _requests(
+    fleet: Fleet, catalog: Catalog, index: StemIndex, op: Operation, here: Image
+) -> dict[str, Request]:
+    """What the operation asks of each image: its command line, or a lock file (``update --to``)."""
+    if op.to is not None:
+        return lock.lock_requests(fleet, catalog, op.to, here)
+    return build_requests(fleet, catalog, index, op)
 
 
 def _checked_images(fleet: Fleet, here: Image) -> list[Image]:
@@ -109,6 +125,7 @@ def _image_plan(
         sel.held_back if sel else (),
         registered,
         _skipped(image),
+        reboot_needed=reboot_needed(before, after),
     )
 
 

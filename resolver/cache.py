@@ -16,7 +16,8 @@ halves the rebuild time.
 
 Environment: ``ZONESOLVE_CACHE_DIR`` names the directory (default
 ``$XDG_CACHE_HOME/zonesolve`` or ``~/.cache/zonesolve``);
-``ZONESOLVE_NO_CACHE=1`` turns the cache off.
+``ZONESOLVE_NO_CACHE=1`` turns the cache off. The directory is kept within a
+size and an age, least recently used first (resolver.cachedir).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+from resolver import cachedir
 from resolver.errors import Location
 from resolver.fmri import Fmri, Version
 from resolver.model import Dependency, DepType, Package, Svr4Params
@@ -55,7 +57,7 @@ __all__ = [
 ]
 
 #: Bump when the stored layout changes.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: Package.reboot_needed
 _MAGIC = b"ZSCACHE\x01"
 _HEADER = len(_MAGIC) + 32 + 4  # magic, validation digest, CRC-32 of the payload
 #: Inputs modified this recently are not cached: a rewrite within the same
@@ -122,9 +124,11 @@ class Cache:
         if zlib.crc32(payload) != int.from_bytes(data[_HEADER - 4 : _HEADER], "big"):
             return None
         try:
-            return decode_packages(payload)
+            packages = decode_packages(payload)
         except Exception:  # a damaged entry can fail in any way: treat it as a miss
             return None
+        cachedir.touch(entry)  # used now: the last to be evicted (resolver.cachedir)
+        return packages
 
     def store(self, entry: Path, files: Sequence[FileStat], packages: Sequence[Package]) -> bool:
         """Write an entry atomically; False if it was not written (too fresh, I/O error)."""
@@ -136,7 +140,7 @@ class Cache:
         except ValueError:  # a value marshal cannot store: keep working without a cache
             return False
         crc = zlib.crc32(payload).to_bytes(4, "big")
-        return _write_atomic(entry, _MAGIC + _digest(files) + crc + payload)
+        return _written(entry, _MAGIC + _digest(files) + crc + payload)
 
 
 def load_document(directory: Path, content: bytes) -> Any | None:
@@ -148,7 +152,10 @@ def load_document(directory: Path, content: bytes) -> Any | None:
         stored_key, value = marshal.loads(data)
     except Exception:  # missing or damaged: a miss
         return None
-    return value if stored_key == key else None
+    if stored_key != key:
+        return None
+    cachedir.touch(entry)
+    return value
 
 
 def store_document(directory: Path, content: bytes, value: Any) -> bool:
@@ -158,7 +165,7 @@ def store_document(directory: Path, content: bytes, value: Any) -> bool:
         data = marshal.dumps((key, value))
     except ValueError:  # e.g. TOML dates: no cache for this document
         return False
-    return _write_atomic(entry, data)
+    return _written(entry, data)
 
 
 def _document_entry(directory: Path, content: bytes) -> tuple[Path, bytes]:
@@ -172,6 +179,14 @@ def _digest(files: Sequence[FileStat]) -> bytes:
     (Not via marshal: its output for equal values depends on reference counts.)
     """
     return hashlib.sha256(_code_digest() + repr(list(files)).encode()).digest()
+
+
+def _written(entry: Path, data: bytes) -> bool:
+    """Write an entry, then keep the directory within its bounds (resolver.cachedir)."""
+    if not _write_atomic(entry, data):
+        return False
+    cachedir.prune(entry.parent)
+    return True
 
 
 def _write_atomic(path: Path, data: bytes) -> bool:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from resolver.catalog import Catalog
     from resolver.host import Host
     from resolver.model import Fleet
+    from resolver.testcase import RecordingCatalog
 
 T = TypeVar("T")
 
@@ -289,7 +290,20 @@ def _add_verb(subparsers: Any, verb: str) -> argparse.ArgumentParser:
     _add_output_options(parser)
     if verb != "audit":
         _add_planning_options(parser)
+    _add_testcase_option(parser)
+    if verb == "update":
+        _add_to_option(parser)
     return parser
+
+
+def _add_testcase_option(parser: argparse.ArgumentParser) -> None:
+    """--export-testcase: the run as one self-contained fleet file (resolver.testcase)."""
+    parser.add_argument(
+        "--export-testcase",
+        metavar="FILE",
+        help="also write FILE: a fleet file with every package version the run reached, "
+        "its images and this command line, that reproduces this plan or failure",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -322,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument(
         "-v", dest="verbose", action="store_true", help="show the traceback of an internal error"
     )
+    _add_lock_parser(subparsers)
+    _add_schema_parser(subparsers)
+    _add_cache_parser(subparsers)
     return parser
 
 
@@ -358,6 +375,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse and check the command line; exits 2 (SystemExit) when it is wrong."""
     parser = build_parser()
     ns = parser.parse_args(argv)
+    if ns.verb in COMMANDS:
+        return ns  # no planning options to check
+    _unwrap_lock(parser, ns)
     _check(parser, ns)
     return ns
 
@@ -388,9 +408,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    ns.argv = list(sys.argv[1:] if argv is None else argv)  # for --export-testcase
     try:
         if ns.verb == "import":
             return run_import(ns)
+        if ns.verb in COMMANDS:
+            return COMMANDS[ns.verb](ns)
         return run_lint(ns.paths) if ns.verb == "lint" else run_plan(ns)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -423,6 +446,8 @@ class Context:
 
     parents: dict[str, str | None] | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    fleet: Fleet | None = None  # once loaded
+    recorder: RecordingCatalog | None = None  # --export-testcase: the catalog, recording
 
 
 def run_plan(ns: argparse.Namespace) -> int:
@@ -443,22 +468,26 @@ def run_plan(ns: argparse.Namespace) -> int:
     finally:
         progress.close()
     context.stats["total-seconds"] = _seconds(started)
-    return emit(ns, result, context)
+    exported = _export_testcase(ns, result, context)
+    status = emit(ns, result, context)
+    return status if exported else EXIT_ERROR
 
 
 def solve(ns: argparse.Namespace, op: Operation, progress: Reporter, context: Context) -> Result:
     """Load the fleet and its catalog, then ask the solver for a plan."""
     begun = time.monotonic()
-    fleet = _timed(context, "fleet", lambda: load_input(ns))
-    op = _with_image(op, fleet)
+    fleet = context.fleet = _timed(context, "fleet", lambda: load_input(ns))
+    op = _with_lock(ns, _with_image(op, fleet))
     context.parents = {image.name: image.parent for image in fleet.images}
     catalog = _timed(context, "catalog", lambda: _load_catalog(fleet, _cache_dir(ns), progress))
+    catalog = _recording(ns, catalog, context)
     gc.freeze()  # the loaded catalog lives to the end: keep it out of later GC passes
     context.stats.update(images=len(fleet.images), packages=len(catalog))
     if op.timeout is not None:  # the solver gets what is left of the budget
         op = replace(op, timeout=max(op.timeout - _seconds(begun), 0.001))
+    jobs = 1 if context.recorder is not None else getattr(ns, "jobs", None)  # recording: one process
     with gc_paused():  # planning builds millions of clause lists and makes next to no cycles
-        return _timed(context, "plan", lambda: _plan(fleet, catalog, op, getattr(ns, "jobs", None), progress))
+        return _timed(context, "plan", lambda: _plan(fleet, catalog, op, jobs, progress))
 
 
 def _timed(context: Context, phase: str, work: Callable[[], T]) -> T:
@@ -625,6 +654,8 @@ def emit(ns: argparse.Namespace, result: Result, context: Context) -> int:
 
 def _render(ns: argparse.Namespace, result: Result, context: Context, failed: bool) -> str | None:
     """The output in the format asked for; None for a failure outside JSON (stderr has it)."""
+    if getattr(ns, "lock", False):
+        return None if failed else _lock_output(ns, result)
     if ns.format == "json":
         return render.to_json(result, stats=ns.stats)
     if failed:
@@ -736,6 +767,196 @@ def import_text(ns: argparse.Namespace, host: Host) -> str:
     if not same:
         raise InternalError("the imported fleet file reads back as a different fleet")
     return text
+
+
+# ---------------------------------------------------------------------------
+# --export-testcase
+
+
+def _recording(ns: argparse.Namespace, catalog: Catalog, context: Context) -> Catalog:
+    """With --export-testcase: the catalog wrapped to remember what the run reads."""
+    if not getattr(ns, "export_testcase", None):
+        return catalog
+    from resolver.testcase import RecordingCatalog
+
+    context.recorder = RecordingCatalog(catalog)
+    return context.recorder
+
+
+def _export_testcase(ns: argparse.Namespace, result: Result, context: Context) -> bool:
+    """Write the testcase if asked; False (after a message) if it cannot be written."""
+    path = getattr(ns, "export_testcase", None)
+    if not path:
+        return True
+    if context.fleet is None or context.recorder is None:
+        why = "the fleet file did not load" if context.fleet is None else "the run stopped before planning"
+        note = "a testcase reproduces planning, not input errors"
+        sys.stderr.write(f"error: no testcase written to {path}: {why} ({note})\n")
+        return False
+    from resolver.testcase import testcase_text
+
+    errors = sorted({err.kind for err in result.errors})
+    outcome = render.outcome(result) + (f" ({', '.join(errors)})" if errors else "")
+    packages = context.recorder.reached(result.operation.args)
+    text = testcase_text(context.fleet, packages, ns.argv, path, outcome)
+    try:
+        write_atomic(path, text)
+    except OSError as err:
+        sys.stderr.write(f"error: cannot write {path}: {err.strerror or err}\n")
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# lock and update --to (resolver.lock)
+
+LOCKED_VERBS = ("install", "update", "uninstall", "attach", "patch")
+
+
+def _add_to_option(parser: argparse.ArgumentParser) -> None:
+    """update --to LOCK."""
+    parser.add_argument(
+        "--to",
+        metavar="LOCK",
+        help="plan exactly the state of a lock file (zonesolve lock): every image's locked packages",
+    )
+
+
+def _add_lock_parser(subparsers: Any) -> None:
+    """``zonesolve lock VERB ...``: plan as VERB would, write the lock file."""
+    lock = subparsers.add_parser(
+        "lock",
+        help="write a lock file: the exact packages of every image after a plan",
+        description="Plan as VERB would and write a lock file (TOML) with the exact FMRI of "
+        "every package in every image after the plan; 'zonesolve update --to LOCK' plans "
+        "exactly that state later, from what is installed then.",
+        epilog="examples:\n  zonesolve lock update -r --fleet host.toml -o fleet.lock\n"
+        "  zonesolve update --to fleet.lock --fleet host.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verbs = lock.add_subparsers(dest="locked_verb", metavar="VERB", required=True)
+    for verb in LOCKED_VERBS:
+        _add_verb(verbs, verb)
+
+
+def _unwrap_lock(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
+    """``lock VERB``: run VERB, write a lock (``ns.lock``); check --to's rules."""
+    ns.lock = ns.verb == "lock"
+    if ns.lock:
+        ns.verb = ns.locked_verb
+        if ns.format != "text":
+            parser.error("lock writes a TOML lock file: --format does not apply")
+    if getattr(ns, "to", None) and (ns.packages or ns.only_zones or ns.skip_zones or ns.reject):
+        parser.error("--to plans every image to its locked packages: it takes no PKG, -z, -Z or --reject")
+
+
+def _with_lock(ns: argparse.Namespace, op: Operation) -> Operation:
+    """update --to LOCK: the lock file, read and checked, in the operation."""
+    if not getattr(ns, "to", None):
+        return op
+    from resolver.lock import load_lock
+
+    return replace(op, to=load_lock(ns.to))
+
+
+def _lock_output(ns: argparse.Namespace, result: Result) -> str:
+    """The lock file of a plan, with the commands that made it and that apply it."""
+    import shlex
+
+    from resolver.lock import lock_text
+
+    made_by = "zonesolve lock " + shlex.join(ns.argv[1:])
+    host = ["--root", ns.root] if getattr(ns, "root", None) else ["--fleet", ns.fleet]  # issue 12's --root
+    apply = ["update", "--to", ns.output or "LOCK", *host]
+    return lock_text(result, made_by, "zonesolve " + shlex.join(apply))
+
+
+# ---------------------------------------------------------------------------
+# schema
+
+
+def _add_schema_parser(subparsers: Any) -> None:
+    """``zonesolve schema``: the published JSON Schema of the JSON output."""
+    schema = subparsers.add_parser(
+        "schema",
+        help="print the JSON Schema of --format json (and pkg-parsable)",
+        description="Print the JSON Schema (draft 2020-12) that every --format json output "
+        "follows; $defs/pkg-parsable describes --format pkg-parsable.",
+        epilog="examples:\n  zonesolve schema > zonesolve.schema.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    schema.add_argument("-o", dest="output", metavar="FILE", help="write it to FILE instead of stdout")
+
+
+def run_schema(ns: argparse.Namespace) -> int:
+    """Print (or write) the schema."""
+    from resolver.output_schema import schema_text
+
+    if ns.output is None:
+        sys.stdout.write(schema_text())
+        return EXIT_OK
+    return _write_output(ns.output, schema_text(), EXIT_OK, False)
+
+
+# ---------------------------------------------------------------------------
+# cache (resolver.cachedir)
+
+
+def _add_cache_parser(subparsers: Any) -> None:
+    """``zonesolve cache``: where the cache is, how big, its entries; --clear."""
+    cache = subparsers.add_parser(
+        "cache",
+        help="show the parsed-catalog cache (where, how big, entries) or clear it",
+        description="Show the cache of parsed catalogs and fleet files: its directory, its "
+        "entries and their size, and its bounds. It is kept within a size "
+        "(ZONESOLVE_CACHE_MAX_SIZE, default 256M) and an age (ZONESOLVE_CACHE_MAX_AGE, default "
+        "30d), least recently used first, after every write.",
+        epilog="examples:\n  zonesolve cache\n  zonesolve cache -v --format json\n"
+        "  zonesolve cache --max-size 100M --max-age 7d   # prune to these bounds now\n"
+        "  zonesolve cache --clear",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cache.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the cache directory (default: $ZONESOLVE_CACHE_DIR, else $XDG_CACHE_HOME/zonesolve)",
+    )
+    cache.add_argument("--clear", action="store_true", help="remove every entry")
+    cache.add_argument("--max-size", metavar="SIZE", help="prune to this size now (e.g. 100M, 1G; 0: none)")
+    cache.add_argument("--max-age", metavar="AGE", help="prune entries unused this long now (e.g. 7d, 12h)")
+    cache.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    cache.add_argument("-v", dest="verbose", action="store_true", help="list every entry")
+
+
+def run_cache(ns: argparse.Namespace) -> int:
+    """Show, prune or clear the cache directory."""
+    from resolver import cachedir
+    from resolver.cache import cache_disabled, default_cache_dir
+
+    try:
+        limits = cachedir.limits_from_env()
+        if ns.max_size is not None:
+            limits = replace(limits, max_bytes=cachedir.parse_size(ns.max_size))
+        if ns.max_age is not None:
+            limits = replace(limits, max_age=cachedir.parse_age(ns.max_age))
+    except ValueError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_USAGE
+    directory = Path(ns.cache_dir) if ns.cache_dir else default_cache_dir()
+    removed: list[cachedir.Entry] = []
+    if directory is not None and ns.clear:
+        removed = cachedir.clear(directory)
+    elif directory is not None and (ns.max_size is not None or ns.max_age is not None):
+        removed = cachedir.prune(directory, limits)
+    found = cachedir.entries(directory) if directory is not None else []
+    off = directory is None or (cache_disabled() and not ns.cache_dir)
+    report = cachedir.Report(directory, not off, found, removed, limits)
+    sys.stdout.write(report.json() if ns.format == "json" else report.text(ns.verbose))
+    return EXIT_OK
+
+
+#: Commands that are not planning verbs (beside lint): name -> runner.
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"schema": run_schema, "cache": run_cache}
 
 
 # ---------------------------------------------------------------------------

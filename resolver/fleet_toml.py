@@ -73,12 +73,14 @@ def _image(image: Image) -> str:
         lines.append(f"parent = {_string(image.parent)}")
     if image.brand is not None:
         lines.append(f"brand = {_string(image.brand.value)}")
-    lines.append(f"publishers = {_publishers(image)}")
+    if image.publishers:  # a zone without a pkg(5) image (bhyve, lx, ...) may not have the key
+        lines.append(f"publishers = {_publishers(image)}")
     if image.variants:
         lines.append(f"variants = {_inline_table((k, _string(v)) for k, v in image.variants)}")
     if image.facets:
         lines.append(f"facets = {_inline_table((k, 'true' if v else 'false') for k, v in image.facets)}")
-    lines.append(f"installed = {_strings(str(f) for f in image.installed)}")
+    if image.installed or image.brand is None or image.brand.planned:
+        lines.append(f"installed = {_strings(str(f) for f in image.installed)}")
     if image.frozen:
         lines.append(f"frozen = {_strings(image.frozen)}")
     if image.avoid:
@@ -86,9 +88,17 @@ def _image(image: Image) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _comment(text: str) -> str:
+    """Text for a comment: TOML allows no control character there but tab."""
+    return "".join(
+        c if c == "\t" or not (ord(c) < 0x20 or ord(c) == 0x7F) else f"\\x{ord(c):02x}" for c in text
+    )
+
+
 def fleet_to_toml(fleet: Fleet, comments: Sequence[str] = ()) -> str:
-    """The fleet file for ``fleet``; ``comments`` head it, one ``#`` line each."""
-    lines = [part for line in comments for part in (line.splitlines() or [""])]
+    """The fleet file for ``fleet``; ``comments`` head it, one ``#`` line each
+    (control characters in them written as ``\\xNN``: TOML allows none there)."""
+    lines = [_comment(part) for line in comments for part in (line.splitlines() or [""])]
     head = "".join(f"# {line}\n" if line else "#\n" for line in lines)
     blocks = [_source(s) for s in fleet.sources]
     blocks += [_manifest(m) for m in fleet.manifests]

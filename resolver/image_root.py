@@ -47,8 +47,12 @@ from resolver.cache import Cache
 from resolver.errors import FmriError, InputError, Location
 from resolver.fleet import read_text
 from resolver.fmri import Fmri, parse_fmri, parse_version_pattern
+from resolver.manifest import REBOOT_NEEDED
 from resolver.model import InlineManifest, Source
 from resolver.sources import load_source
+
+#: Stated in the text of a package read from catalog actions (resolver.manifest_render does the same).
+UNKNOWN_ACTIONS = f"set name={REBOOT_NEEDED} value=unknown"
 
 __all__ = [
     "IMAGE_DIR",
@@ -353,7 +357,8 @@ def _installed_v5(state: Path) -> tuple[tuple[Fmri, ...], tuple[InlineManifest, 
         except FmriError as err:
             raise InputError(f"an installed package row: {err}", Location(str(db))) from None
         fmris.append(fmri)
-        body = f"set name=pkg.fmri value={fmri}\n" + (actions + "\n" if actions else "")
+        # a catalog's set and depend actions, no file actions: whether one needs a reboot is unknown
+        body = f"set name=pkg.fmri value={fmri}\n{UNKNOWN_ACTIONS}\n" + (actions + "\n" if actions else "")
         texts.append(InlineManifest(body, Location(str(db), None, None, f"installed package {fmri}")))
     return _one_per_stem(fmris, Location(str(db))), tuple(texts)
 

@@ -637,6 +637,10 @@ _FLAGS = {
     "pkg.depend.explicit-install": "explicit_install",
 }
 _ZONE = "variant.opensolaris.zone"
+#: What zonesolve knows of a package's reboot-needed actions, written where the
+#: actions themselves are not (testcases, packages from catalog/1 entries).
+REBOOT_NEEDED = "zonesolve.reboot-needed"
+_REBOOT_VALUES: dict[str, bool | None] = {"true": True, "false": False, "unknown": None}
 
 #: Where an action's attribute is: (action, key or None, nth value) -> Location.
 _Locate = Callable[[Action, str | None, int], Location]
@@ -655,6 +659,8 @@ class _PackageBuilder:
         self.variants: list[tuple[str, tuple[str, ...]]] = []
         self.install_hold: str | None = None
         self.svr4: dict[str, bool] = {}
+        self.reboot_needed: bool | None = False  # an action has reboot-needed=true
+        self.reboot_stated = False  # set name=zonesolve.reboot-needed overrides that
 
     def error(self, action: Action, key: str | None, message: str, nth: int = 0) -> None:
         """Record an error at an action's attribute."""
@@ -666,6 +672,8 @@ class _PackageBuilder:
             self.add_set(action)
         elif action.type == "depend":
             self.add_depend(action)
+        elif not self.reboot_stated and action.attrs.get("reboot-needed") == "true":
+            self.reboot_needed = True  # pkg(5) tests for exactly "true"
 
     # -- set actions
 
@@ -712,6 +720,14 @@ class _PackageBuilder:
             self.error(action, "value", f"{name} must be true or false, not '{text}'")
             return
         self.svr4[_SVR4_PARAMS[name]] = text.lower() == "true"
+
+    def set_reboot_needed(self, action: Action, name: str, text: str) -> None:
+        """``zonesolve.reboot-needed``: true, false or unknown, stated in place of the actions."""
+        if text not in _REBOOT_VALUES:
+            self.error(action, "value", f"{name} must be true, false or unknown, not '{text}'")
+            return
+        self.reboot_stated = True
+        self.reboot_needed = _REBOOT_VALUES[text]
 
     # -- depend actions
 
@@ -816,6 +832,7 @@ class _PackageBuilder:
             install_hold=self.install_hold,
             explicit_install=self.flags["explicit_install"],
             svr4=Svr4Params(**self.svr4) if self.svr4 else None,
+            reboot_needed=self.reboot_needed,
             where=Location(self.path, action.line),
         )
 
@@ -827,6 +844,7 @@ _SET_READERS: dict[str, Callable[[_PackageBuilder, Action, str, str], None]] = {
     "pkg.depend.explicit-install": _PackageBuilder.set_flag,
     "pkg.depend.install-hold": _PackageBuilder.set_install_hold,
     **{name: _PackageBuilder.set_svr4 for name in _SVR4_PARAMS},
+    REBOOT_NEEDED: _PackageBuilder.set_reboot_needed,
 }
 
 
@@ -877,7 +895,9 @@ def package_from_actions(
     """Build a :class:`~resolver.model.Package` from a manifest's actions.
 
     Reads ``set`` (pkg.fmri, pkg.obsolete, pkg.renamed, variant.*,
-    pkg.depend.*, the SVR4 SUNW_PKG_* parameters) and ``depend`` actions.
+    pkg.depend.*, the SVR4 SUNW_PKG_* parameters, zonesolve.reboot-needed)
+    and ``depend`` actions, and whether any other action carries
+    ``reboot-needed=true``.
     The FMRI's publisher, else ``default_publisher``, is the package's.
     A ``depend`` action with a repeated variant/facet tag is left out: pkg(5)
     applies it in no image. Raises InputError / InputErrors with every

@@ -77,6 +77,10 @@ class Package:
     install_hold: str | None = None
     explicit_install: bool = False
     svr4: Svr4Params | None = None
+    #: Does an action of this package carry ``reboot-needed=true``? pkg(5)
+    #: needs a new boot environment to update or remove such an action
+    #: (client/actuator.py). None: unknown (a catalog/1 entry has no file actions).
+    reboot_needed: bool | None = False
     where: Location | None = field(default=None, compare=False)
 
     @property
@@ -216,6 +220,25 @@ class Fleet:
         return tuple(i for i in self.images if i.parent == name)
 
 
+@dataclass(frozen=True, slots=True)
+class LockedImage:
+    """One image of a lock file: the exact packages it has after the locked plan."""
+
+    name: str
+    packages: tuple[Fmri, ...]
+    where: Location | None = field(default=None, compare=False)
+    #: where each of ``packages`` is written
+    locations: tuple[Location, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    """A lock file (resolver.lock): every image's exact packages."""
+
+    path: str
+    images: tuple[LockedImage, ...]
+
+
 class Verb(StrEnum):
     INSTALL = "install"
     UPDATE = "update"
@@ -239,3 +262,4 @@ class Operation:
     only_zones: tuple[str, ...] = ()  # -z
     skip_zones: tuple[str, ...] = ()  # -Z
     timeout: float | None = None
+    to: Lock | None = None  # update --to LOCK: exactly the locked state

@@ -41,6 +41,9 @@ class ImagePlan:
     registered: frozenset[str] = frozenset()
     #: why zonesolve did not plan this image (a zone brand without packages), else None
     skipped: str | None = None
+    #: Does the plan update or remove a package with a reboot-needed action?
+    #: None: unknown (resolver.bootenv)
+    reboot_needed: bool | None = False
 
     @property
     def added(self) -> list[Fmri]:

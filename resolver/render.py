@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from resolver.bootenv import boot_environment
 from resolver.errors import Diverged, InputErrors, InternalError, NoSolution, ZonesolveError
 from resolver.fmri import Fmri
 from resolver.model import Verb
@@ -112,6 +113,8 @@ def json_object(result: Result, stats: bool = False) -> dict[str, Any]:
         "order": list(result.order),
         "errors": [err.to_json() for err in _error_list(result.errors)],
     }
+    if op.to is not None:  # update --to LOCK
+        obj["operation"]["to"] = op.to.path
     if op.verb is Verb.AUDIT:
         obj["audit"] = {
             name: {"status": status, "unmet": sorted(result.audit_details.get(name, []))}
@@ -145,35 +148,34 @@ def _image_json(plan: ImagePlan) -> dict[str, Any]:
 def to_pkg_parsable(result: Result, parents: Parents | None = None) -> str:
     """pkg(1)'s plan object for the image the command ran in, compact, on one line."""
     primary = _primary(result)
-    children = [
-        _parsable_object(result.images[name], f"zone:{name}", [])
-        for name in _children(result, primary, parents)
-        if result.images[name].has_changes
-    ]
+    children = []
+    for name in _children(result, primary, parents):
+        plan = result.images[name]
+        if plan.has_changes:  # a child image is not a live root: no boot environment
+            children.append(_parsable_object(plan, f"zone:{name}", [], boot_environment(plan, False, False)))
     own = result.images.get(primary or "", ImagePlan(primary or "", {}, {}))
-    obj = _parsable_object(own, None, children)
+    in_global = bool(result.order) and primary == result.order[0]  # the order starts with the global zone
+    obj = _parsable_object(own, None, children, boot_environment(own, True, in_global))
     return json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n"
 
 
 def _parsable_object(
-    plan: ImagePlan, image_name: str | None, children: list[dict[str, Any]]
+    plan: ImagePlan, image_name: str | None, children: list[dict[str, Any]], boot: dict[str, Any]
 ) -> dict[str, Any]:
-    """One ``--parsable=0`` plan object; zonesolve plans no boot environments or space."""
+    """One ``--parsable=0`` plan object. The boot-environment fields are derived
+    as pkg(5) does, where the manifests allow it (resolver.bootenv); what depends
+    on file actions zonesolve does not keep (services, licenses, release notes,
+    space) is empty, or null where pkg(5)'s schema allows it."""
     return {
         **_changes(plan),
-        "activate-be": True,
+        **boot,
         "affect-packages": [],
         "affect-services": [],
-        "backup-be-name": None,
-        "be-name": None,
-        "boot-archive-rebuild": False,
         "change-editables": [],
         "change-facets": [],
         "change-mediators": [],
         "change-variants": [],
         "child-images": children,
-        "create-backup-be": False,
-        "create-new-be": False,
         "image-name": image_name,
         "item-messages": {},
         "licenses": [],
@@ -210,6 +212,7 @@ def _command(result: Result) -> str:
         "-r" if op.recursive else "",
         "-G" if op.global_only else "",
         "--parent-first" if op.parent_first else "",
+        f"--to {op.to.path}" if op.to is not None else "",
     ]
     return " ".join(part for part in (op.verb.value, *op.args, *flags) if part)
 

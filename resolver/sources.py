@@ -395,7 +395,9 @@ def _catalog_package(fmri: Fmri, actions: list[str], path: Path, where: Location
             which = f", action #{line - 1}" if line and line > 1 else ""
             wrapped.append(_relocate(e, replace(where, context=f"{where.context}{which}")))
         raise InputErrors(wrapped) if len(wrapped) > 1 else wrapped[0] from None
-    return replace(pkg, where=where)
+    # a catalog entry has the set and depend actions only: no reboot-needed=true seen is not "none"
+    reboot_needed = None if pkg.reboot_needed is False else pkg.reboot_needed
+    return replace(pkg, where=where, reboot_needed=reboot_needed)
 
 
 def load_catalog1(

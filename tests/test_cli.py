@@ -160,7 +160,8 @@ def test_jobs_reach_the_planner(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize(("outcome", "code"), [(Outcome.OK, 0), (Outcome.NOTHING, 4), (Outcome.FAIL, 1)])
 def test_exit_codes(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, outcome: Outcome, code: int) -> None:
-    fake_solve(monkeypatch, lambda op: Result(op, outcome, order=["global"]))
+    errors = [NoSolution("no plan", [])] if outcome is Outcome.FAIL else []  # a failure says why
+    fake_solve(monkeypatch, lambda op: Result(op, outcome, order=["global"], errors=list(errors)))
     assert run_cli("update", "--format", "json").code == code
 
 

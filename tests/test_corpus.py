@@ -14,15 +14,15 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
-from pathlib import Path
 
 import pytest
+from conftest import shared_dir
 
 from resolver.errors import InputError, InputErrors
 from resolver.manifest import parse_package
 from resolver.model import DepType, Package
 
-CORPUS = Path(__file__).parents[2] / "shared" / "corpus" / "manifests"
+CORPUS = shared_dir() / "corpus" / "manifests"
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the manifest corpus is not here: {CORPUS}")
 

@@ -132,6 +132,8 @@ def test_catalog1_directory() -> None:
     ]
     assert gcc13.depends[1].tags == (("variant.arch", "i386"),)
     assert [d.type for d in gcc14.depends] == [DepType.REQUIRE, DepType.OPTIONAL]
+    # a catalog entry has no file actions: whether one needs a reboot is unknown
+    assert {pkg.reboot_needed for pkg in catalog} == {None}
     assert gcc14.where == Location(
         str(FIXTURES / "catalog1" / "catalog.dependency.C"),
         context="publisher 'cat', package 'developer/gcc@14.1.0,5.11-151050.0:20240501T000000Z'",
@@ -587,7 +589,7 @@ def test_codec_knows_every_model_field() -> None:
     must learn it (plain values are stored as they are)."""
     assert [f.name for f in fields(Package)] == cache_mod._PKG
     referring = {"fmri", "depends", "svr4", "where"}
-    plain = {"obsolete", "renamed", "variants", "install_hold", "explicit_install"}
+    plain = {"obsolete", "renamed", "variants", "install_hold", "explicit_install", "reboot_needed"}
     assert set(cache_mod._PKG) == referring | plain
     assert set(cache_mod._DEP) == {"type", "fmris", "predicate", "root_image", "tags"}
     assert set(cache_mod._FMRI) == {"stem", "version", "publisher"}
