@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.fleetgen import PRESETS, generate
+from bench.fleetgen import PRESETS, generate, parse_shape
 
 FleetDir = Callable[[str], Path]
+#: preset, shape (a name of fleetgen.SHAPES, "random", or key=value,...) -> directory
+ShapedDir = Callable[[str, str], Path]
 
 SEED = 1
 
@@ -37,5 +39,21 @@ def fleet_dir(tmp_path_factory: pytest.TempPathFactory) -> FleetDir:
             generate(preset, SEED, out)
             made[preset] = out
         return made[preset]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def shaped_dir(tmp_path_factory: pytest.TempPathFactory) -> ShapedDir:
+    """A factory: (preset, shape) -> directory of that generated fleet (seed 1, cached)."""
+    made: dict[tuple[str, str], Path] = {}
+
+    def get(preset: str, shape: str) -> Path:
+        key = (preset, shape)
+        if key not in made:
+            out = tmp_path_factory.mktemp(f"fleet-{preset}-{shape.replace('=', '').replace(',', '-')}")
+            generate(preset, SEED, out, parse_shape(shape, SEED))
+            made[key] = out
+        return made[key]
 
     return get

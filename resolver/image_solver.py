@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import compress
+from typing import cast
 
 from resolver.encode.assume import Assumptions
 from resolver.encode.context import PARENT, ClassEncoding
@@ -78,8 +79,10 @@ class ClassSolve:
         self.dead = DeadLiterals(self.solver)
         #: (stem, package) per candidate, in variable order (``chosen``)
         self._stems = [(p.stem, p) for p in self.enc.packages]
-        self._requires: dict[int, frozenset[str]] = {}
-        self._any_stems: dict[int, str] = {}
+        self._requires: dict[tuple[int, ...], frozenset[str]] = {}
+        #: package variable or any-of literal -> its stem (``forced_present``)
+        self._stem_of = {v: stem for v, (stem, _) in enumerate(self._stems, start=1)}
+        self._stem_of.update({-lit: stem for stem, lit in self.absent})
         self._parent_lits: tuple[set[Fmri], list[int]] | None = None
 
     def chosen(self, model: list[int]) -> dict[str, Package]:
@@ -120,37 +123,29 @@ class ClassSolve:
         forced stem's version is still open; this follows it stem by stem (a
         newly required library whose every version needs another one), so the
         fewest-added stage need not find those one solver call at a time."""
-        count = len(self._stems)
-        present = {self._stems[v - 1][0] for v in implied if 0 < v <= count}
-        present |= {stem for sel, stem in self._any_stem().items() if sel in implied}
+        found = set(map(self._stem_of.get, implied))  # one C-level pass over ~10^4 literals
+        found.discard(None)
+        present = cast(set[str], found)
         todo = list(present)
         while todo:
-            stem = todo.pop()
-            versions = [p for p in self.shared.candidates.get(stem, ()) if -self.enc.x(p) not in implied]
-            if not versions:
-                continue
-            common = set(self._required_stems(versions[0]))
-            for pkg in versions[1:]:
-                common &= self._required_stems(pkg)
-            for target in common - present:
+            left = tuple(v for v in self.enc.versions(todo.pop()) if -v not in implied)
+            for target in self._common_requires(left) - present:
                 present.add(target)
                 todo.append(target)
         return present
 
-    def _required_stems(self, pkg: Package) -> frozenset[str]:
-        """Stems pkg's require dependencies name (memoised per package)."""
-        got = self._requires.get(id(pkg))
+    def _common_requires(self, versions: tuple[int, ...]) -> frozenset[str]:
+        """Stems every one of these package variables' require dependencies
+        name (memoised: zones of a class share their remaining versions)."""
+        got = self._requires.get(versions)
         if got is None:
-            got = self._requires[id(pkg)] = frozenset(
-                d.fmri.stem for d in self.shared.deps(pkg) if d.type is DepType.REQUIRE
-            )
+            sets = [self._required_stems(self.enc.packages[v - 1]) for v in versions]
+            got = self._requires[versions] = frozenset.intersection(*sets) if sets else frozenset()
         return got
 
-    def _any_stem(self) -> dict[int, str]:
-        """any-of literal -> its stem, for the stems that have one so far."""
-        if len(self._any_stems) != len(self.enc.any_of_stems):
-            self._any_stems = {self.enc.any_of(s): s for s in self.enc.any_of_stems}
-        return self._any_stems
+    def _required_stems(self, pkg: Package) -> frozenset[str]:
+        """Stems pkg's require dependencies that apply to the class name."""
+        return frozenset(d.fmri.stem for d in self.shared.deps(pkg) if d.type is DepType.REQUIRE)
 
     def parent_assumptions(self, parent_set: set[Fmri]) -> list[int]:
         """Values of the parent literals for a fixed global-zone plan (the

@@ -98,19 +98,10 @@ class Optimizer:
     _implied_cache: set[int] | None = None
     #: the activation literal of this search's auxiliary clauses, once there are any
     _active: int | None = None
-    #: auxiliary clauses came after the model: it may not satisfy them (their
-    #: variables may hold values left from an earlier image's scratch)
-    _stale: bool = False
 
     def feasible(self, extra: Sequence[int] = ()) -> bool:
         """Satisfiable with the decisions so far plus ``extra``? Keeps the model.
-        Models the oracle rejects are cut off and the solve repeated. When the
-        current model already has every literal of ``extra``, it is the
-        answer (it is a model of the decisions so far, and of every clause
-        unless auxiliary ones came since: then it is ``_stale``): no solver call."""
-        if self.model and not self._stale and all(self._holds(lit, self.model) for lit in extra):
-            return True
-        self._stale = False
+        Models the oracle rejects are cut off and the solve repeated."""
         while True:
             if not self.solver.solve([*self.assumptions, *extra]):
                 return False
@@ -230,12 +221,10 @@ class Optimizer:
             self._active = self.formula.fresh()  # lasting: it is retired, never reused
             self.assumptions.append(self._active)
             self.formula.open_scratch()
-            self._stale = True
         return self.formula.scratch(count)
 
     def _add_scratch(self, clause: list[int]) -> None:
         assert self._active is not None
-        self._stale = True
         self.solver.add([*clause, -self._active])
 
     def close(self) -> None:

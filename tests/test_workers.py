@@ -207,3 +207,19 @@ def test_the_first_zone_that_cannot_follow_is_reported_with_any_number_of_worker
         assert result.outcome.value == "fail"
         failures.append([(e.kind, e.image, e.message) for e in result.errors])
     assert failures[0] == failures[1] and failures[0][0][1] == "z2"
+
+
+@needs_fork
+@pytest.mark.parametrize("shape", ["drift", "stress", "diverse", "random"])
+def test_every_shape_gets_the_same_plan_with_1_2_and_3_workers(tmp_path: Path, shape: str) -> None:
+    """Shapes our default fleets do not have (new versions adding targets,
+    uninstallable newest versions, dependency-free leaves, many templates,
+    zones that need what the global zone lacks): the same JSON whatever the
+    number of worker processes."""
+    fleetgen.generate("small", 5, tmp_path, fleetgen.parse_shape(shape, 5))
+    fleet = load_fleet(tmp_path / "fleet.toml")
+    catalog = load_catalog(fleet, use_cache=False)
+    op = Operation(Verb.UPDATE, recursive=True)
+    outputs = {to_json(plan(fleet, catalog, op, jobs=jobs)) for jobs in (1, 2, 3)}
+    assert len(outputs) == 1
+    assert '"outcome": "ok"' in outputs.pop()
