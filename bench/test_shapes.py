@@ -85,13 +85,13 @@ def timed_zones() -> Iterator[list[tuple[int, float]]]:
         solve_module.FleetSolver._solve_zone = original  # type: ignore[method-assign]
 
 
-def zone_costs(path: Path) -> dict[str, float]:
+def zone_costs(path: Path, explain: bool = True) -> dict[str, float]:
     """Per distinct zone CPU seconds: the mean, and the medians of the first
     and last tenth of the largest class (one process, zones in order)."""
     fleet = load_fleet(path / "fleet.toml")
     catalog = load_catalog(fleet, cache_dir=path / ".cache")
     with timed_zones() as record:
-        result = plan(fleet, catalog, UPDATE_R, jobs=1)
+        result = plan(fleet, catalog, UPDATE_R, jobs=1, explain=explain)
     assert result.outcome.value in ("ok", "nothing-to-do"), result.errors
     by_class: dict[int, list[float]] = {}
     for cls, seconds in record:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import compress
@@ -139,11 +139,11 @@ class ClassSolve:
         name (memoised: zones of a class share their remaining versions)."""
         got = self._requires.get(versions)
         if got is None:
-            sets = [self._required_stems(self.enc.packages[v - 1]) for v in versions]
+            sets = [self.required_stems(self.enc.packages[v - 1]) for v in versions]
             got = self._requires[versions] = frozenset.intersection(*sets) if sets else frozenset()
         return got
 
-    def _required_stems(self, pkg: Package) -> frozenset[str]:
+    def required_stems(self, pkg: Package) -> frozenset[str]:
         """Stems pkg's require dependencies that apply to the class name."""
         return frozenset(d.fmri.stem for d in self.shared.deps(pkg) if d.type is DepType.REQUIRE)
 
@@ -226,14 +226,83 @@ class ImageRun:
         staying = [p for s, p in self.problem.installed.items() if s not in self.problem.removals]
         self.cls.solver.prefer([self.x(pkg) for pkg in staying])
         requested = self.requested()
-        self._maximize(opt, self._priority(requested))
-        self._least_change(opt, requested)
         done = set(requested)
+        added = self._all_at_once(opt, requested)
+        if added is None:
+            self._maximize(opt, self._priority(requested))
+            self._least_change(opt, requested)
+        else:
+            done |= added
         while todo := self._movable(opt, done):
             self._maximize(opt, self._priority(todo))  # a choice may add stems: repeat
             done |= todo
         chosen = self.chosen(opt.model)
         return Selection(chosen, self.post_process(chosen)), opt
+
+    def _all_at_once(self, opt: Optimizer, requested: set[str]) -> set[str] | None:
+        """update-all in one solver call, when the answer is the obvious one.
+
+        Every requested stem at its highest rung that can be true at all (not
+        ruled out by propagation, not dead); then, of the stems not installed,
+        exactly those ``forced_present`` shows every model must add, each at
+        its highest such rung. If the image's assumptions allow all of that
+        together, it is what the stages would fix: the greedy of stage 2 gives
+        each stem its highest feasible rung (this joint model witnesses each),
+        stage 3 can keep no more stems absent (the added ones are forced), and
+        stage 4's greedy gives the added stems those rungs. The decisions are
+        recorded as the stages would record them. (Under the joint oracle the
+        same holds: a model it accepts satisfies every zone's constraints.)
+        Returns the added stems, or None (nothing decided) when the case is
+        not this one: a request other than update-all, avoided stems, or a
+        call that fails."""
+        p = self.problem
+        if not p.request.update_all or p.may_go:
+            return None
+        implied = opt.implied_now()
+        rungs = [self._top(opt, self.assumed.ladder(stem), implied) for stem in self._priority(requested)]
+        if None in rungs:
+            return None
+        tops = cast(list[int], rungs)
+        with_tops = opt.implied_with(tops)
+        if with_tops is None:
+            return None
+        implied = with_tops
+        pairs = [(s, a) for s, a in self.cls.absent if s not in p.installed and s not in requested]
+        present = self.cls.forced_present(implied)
+        forced = {a for s, a in pairs if s in present or -a in implied}
+        added = sorted((s for s, a in pairs if a in forced), key=self._priority_key)
+        staying = present | p.installed.keys()
+
+        def fits(lit: int) -> bool:  # it needs nothing stage 3 keeps absent
+            return self.cls.required_stems(self.cls.enc.packages[lit - 1]) <= staying
+
+        added_rungs = [self._top(opt, self.assumed.ladder(stem), implied, fits) for stem in added]
+        if None in added_rungs:
+            return None
+        stage3 = [*(-a for _, a in pairs if a in forced), *(a for _, a in pairs if a not in forced)]
+        decisions = [*tops, *stage3, *cast(list[int], added_rungs)]
+        if not opt.feasible(decisions):
+            return None
+        opt.assumptions.extend(decisions)
+        return set(added)
+
+    def _top(
+        self,
+        opt: Optimizer,
+        ladder: Sequence[int],
+        implied: set[int],
+        fits: Callable[[int], bool] | None = None,
+    ) -> int | None:
+        """The highest rung of ``ladder`` that propagation does not rule out,
+        that ``fits`` (if given) and that is not dead (dead ones are noted for
+        held-back reports)."""
+        for lit in reversed(ladder):
+            if -lit in implied or (fits is not None and not fits(lit)):
+                continue
+            if not self.cls.dead(lit):
+                return lit
+            opt.note_dead(lit)
+        return None
 
     def _maximize(self, opt: Optimizer, stems: list[str]) -> None:
         """Each stem as new as possible, in priority order."""
@@ -287,8 +356,10 @@ class ImageRun:
 
     def _priority(self, stems: set[str]) -> list[str]:
         """Incorporations first, outermost first; then by name."""
-        depth = self.cls.shared.incorporation_depth
-        return sorted(stems, key=lambda s: (-depth(s), s))
+        return sorted(stems, key=self._priority_key)
+
+    def _priority_key(self, stem: str) -> tuple[int, str]:
+        return (-self.cls.shared.incorporation_depth(stem), stem)
 
     # -- results ---------------------------------------------------------------------------
 

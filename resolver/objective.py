@@ -98,10 +98,18 @@ class Optimizer:
     _implied_cache: set[int] | None = None
     #: the activation literal of this search's auxiliary clauses, once there are any
     _active: int | None = None
+    #: the solver's revision when ``model`` was found
+    _revision: tuple[int, int] = (-1, -1)
 
     def feasible(self, extra: Sequence[int] = ()) -> bool:
         """Satisfiable with the decisions so far plus ``extra``? Keeps the model.
-        Models the oracle rejects are cut off and the solve repeated."""
+        Models the oracle rejects are cut off and the solve repeated. The
+        current model answers without a call when it has every literal of
+        ``extra`` and no clause came since it was found (it is a model of
+        the decisions so far, which only ever grow by literals it has)."""
+        fresh = self.model and self._revision == self.solver.revision
+        if fresh and all(self._holds(lit, self.model) for lit in extra):
+            return True
         while True:
             if not self.solver.solve([*self.assumptions, *extra]):
                 return False
@@ -109,6 +117,7 @@ class Optimizer:
             cuts = self.oracle(model) if self.oracle else []
             if not cuts:
                 self.model = model
+                self._revision = self.solver.revision
                 return True
             for clause, origin in cuts:
                 if any(self._holds(lit, model) for lit in clause):
@@ -125,6 +134,19 @@ class Optimizer:
     def value(self, lit: int) -> bool:
         """The literal's value in the current model (unknown variables are false)."""
         return self._holds(lit, self.model)
+
+    def implied_now(self) -> set[int]:
+        """Literals propagation derives from the decisions so far."""
+        self._implied_cache = None
+        return self._implied()
+
+    def implied_with(self, extra: Sequence[int]) -> set[int] | None:
+        """Literals propagation derives from the decisions and ``extra``; None on a conflict."""
+        return self.solver.implied([*self.assumptions, *extra])
+
+    def note_dead(self, lit: int) -> None:
+        """``lit`` is dead (false in every model): its reason is found on its own."""
+        self._failed_at.setdefault(lit, 0)
 
     def _implied(self) -> set[int]:
         """Literals the decisions so far imply (a subset, as decisions only grow)."""
@@ -179,6 +201,10 @@ class Optimizer:
                 while rungs and self.dead(rungs[-1]):
                     self._failed_at[rungs.pop()] = 0  # explained on its own
         tops = {i: rungs[-1] for i, rungs in enumerate(live) if rungs}
+        if not tops and self.model:  # nothing can be true: the decisions are known to hold
+            for ladder in ladders:
+                self._fix(ladder, -1)
+            return set()
         failed: set[int] = set()
         suspected = [top for top in tops.values() if top in suspects and not self.value(top)]
         while not self.feasible([top for i, top in tops.items() if i not in failed]):

@@ -136,6 +136,7 @@ class SatSolver:
         self._formula = formula
         self.deadline = deadline
         self.calls = 0
+        self.solver_clauses = 0  # added with ``add``, beyond the formula's
         self._preferred: list[int] = []
 
     def sync(self) -> None:
@@ -151,6 +152,13 @@ class SatSolver:
     def add(self, clause: Iterable[int]) -> None:
         """A clause for this solver only (not recorded in the formula)."""
         self._solver.add_clause(list(clause))
+        self.solver_clauses += 1
+
+    @property
+    def revision(self) -> tuple[int, int]:
+        """Changes when a clause is added (to the formula or the solver): a
+        model found at one revision satisfies every clause of that revision."""
+        return len(self._formula.clauses), self.solver_clauses
 
     def set_phases(self, lits: Sequence[int]) -> None:
         """Preferred polarities: the solver decides these variables this way

@@ -223,3 +223,21 @@ def test_every_shape_gets_the_same_plan_with_1_2_and_3_workers(tmp_path: Path, s
     outputs = {to_json(plan(fleet, catalog, op, jobs=jobs)) for jobs in (1, 2, 3)}
     assert len(outputs) == 1
     assert '"outcome": "ok"' in outputs.pop()
+
+
+@pytest.mark.parametrize("shape", ["default", "drift", "stress"])
+def test_one_call_update_all_matches_the_stages_on_generated_fleets(tmp_path: Path, shape: str) -> None:
+    """The one-call path of update-all (ImageRun._all_at_once) against the
+    stages run one by one, on fleets of hundreds of packages a zone."""
+    from unittest import mock
+
+    from resolver.image_solver import ImageRun
+
+    fleetgen.generate("small", 7, tmp_path, fleetgen.parse_shape(shape, 7))
+    fleet = load_fleet(tmp_path / "fleet.toml")
+    catalog = load_catalog(fleet, use_cache=False)
+    op = Operation(Verb.UPDATE, recursive=True)
+    fast = to_json(plan(fleet, catalog, op, jobs=1))
+    with mock.patch.object(ImageRun, "_all_at_once", return_value=None):
+        staged = to_json(plan(fleet, catalog, op, jobs=1))
+    assert fast == staged

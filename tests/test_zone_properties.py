@@ -578,3 +578,24 @@ def test_plans_do_not_depend_on_the_number_of_workers(case: Case) -> None:
                 reject()
             outputs.add(to_json(result))
         assert len(outputs) == 1, describe(case)
+
+
+# -- 7. update-all's one-call path gives exactly what the stages give --------------------------
+
+
+@settings(PROPERTY, max_examples=300)
+@given(cases())
+def test_one_call_update_all_is_the_staged_answer(case: Case) -> None:
+    """``ImageRun._all_at_once`` decides update-all in one solver call when the
+    answer is the obvious one; with it turned off, every image runs the
+    stages one by one. Both give the same JSON, joint and parent-first."""
+    from unittest import mock
+
+    from resolver.image_solver import ImageRun
+    from resolver.render import to_json
+
+    for parent_first in (False, True):
+        fast = run(case, parent_first, explain=True)
+        with mock.patch.object(ImageRun, "_all_at_once", return_value=None):
+            staged = run(case, parent_first, explain=True)
+        assert to_json(fast) == to_json(staged), describe(case)
