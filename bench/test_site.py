@@ -182,7 +182,7 @@ def test_site_summary(site_dir: Path) -> None:
     assert loop["wall"] / one["wall"] >= 0.9 * sharing, "one worker must beat the loop by the sharing factor"
     assert loop["wall"] / two["wall"] >= sharing
     per_host = [RESULTS[f"site-{n}-2"]["per-host"] for n in (50, 100, 200)]
-    assert max(per_host) <= 1.15 * min(per_host), f"cost per host not flat: {per_host}"
+    assert max(per_host[1:]) <= 1.15 * per_host[0], f"cost per host grows with the hosts: {per_host}"
 
 
 # ---------------------------------------------------------------------------

@@ -8,10 +8,11 @@ returns a report per host:
   the on-disk cache when it is fresh, as its stored bytes: no rebuild here)
   and ships it to the workers once, broadcast (``Client.scatter``); a worker
   rebuilds it once and keeps it for every host it plans (``_Sources``).
-  Measured on the medium catalog (30k versions): broadcasting the stored
-  bytes and rebuilding them costs a worker less than reading the same cache
-  entry itself, and needs no file system shared with the workers
-  (bench/test_site.py, ``test_ship_catalog``).
+  Measured on the medium catalog (30k versions, two workers): 1.4 s to
+  broadcast the stored bytes and rebuild them, against 1.2 s for each worker
+  to read the same cache entry itself (bench/test_site.py,
+  ``test_ship_catalog``); rebuilding is most of both, and broadcasting needs
+  no file system shared with the workers.
 - **Hosts are independent tasks.** A host planned in a site goes through the
   steps of ``zonesolve VERB --fleet FILE`` (resolver.cli), so its output is
   exactly what planning it alone gives. Its failure (bad input, no plan, a
@@ -84,9 +85,11 @@ __all__ = [
 ]
 
 #: Up to this many hosts, and with no scheduler or worker count asked for, a
-#: site is planned in this process: starting two local workers costs about
-#: 2.5 s, what planning about 10 small hosts costs (bench/test_site.py).
-IN_PROCESS_HOSTS = 8
+#: site is planned in this process: starting, feeding and stopping two local
+#: workers costs several seconds, and on 2 cores they beat this process from
+#: about 14 medium hosts on (8 hosts: 10.6 s here, 13.2 s on two workers;
+#: 16 hosts: 18.5 s, 17.5 s; bench/test_site.py, ``test_in_process_threshold``).
+IN_PROCESS_HOSTS = 12
 
 #: Exit statuses from best to worst: the site's status is its worst host's.
 #: 4 nothing to do anywhere; 0 some host has a plan with changes (or, for
@@ -143,7 +146,7 @@ class HostJob:
     need not see the site's files."""
 
     name: str
-    fleet: str  # the fleet file's path, as errors name it (and sources are resolved against)
+    fleet: str  # the fleet file's absolute path: errors name it, its sources are relative to it
     text: str
     op: Operation
     output: Output
@@ -423,7 +426,8 @@ def plan_site(
     report = SiteReport(op, output)
     jobs: list[HostJob] = []
     for host in site.hosts:
-        job = HostJob(host.name, host.fleet, "", op, output, runner.cache_dir)
+        # absolute: a worker's working directory is not this one (sources are resolved against it)
+        job = HostJob(host.name, str(Path(host.fleet).absolute()), "", op, output, runner.cache_dir)
         try:
             jobs.append(replace(job, text=read_text(host.fleet)))
         except InputError as err:

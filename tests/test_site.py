@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # bench/ is not an installed package
     sys.path.insert(0, str(ROOT))
 
-from bench.sitegen import generate_site  # noqa: E402
+from bench.sitegen import generate_site, subsite  # noqa: E402
 
 distributed = pytest.importorskip("distributed")
 
@@ -79,20 +79,27 @@ def cluster() -> Iterator[str]:
         yield local.scheduler_address
 
 
+@pytest.fixture(scope="module")
+def reference(site_dir: Path, cache: str) -> str:
+    """The site's ``update -r`` JSON, planned in this process (no Dask)."""
+    site = load_site(site_dir / "site.toml")
+    return site_json(plan_site(site, UPDATE_R, Output(), Runner(workers=0, cache_dir=cache)))
+
+
 def hosts_of(site_dir: Path) -> dict[str, Path]:
     return {path.stem: path for path in sorted((site_dir / "hosts").glob("*.toml"))}
 
 
-def test_every_host_plans_as_it_does_alone(run_cli: RunCli, site_dir: Path, cache: str, cluster: str) -> None:
+def test_every_host_plans_as_it_does_alone(
+    run_cli: RunCli, site_dir: Path, cache: str, cluster: str, reference: str
+) -> None:
     """Per host, the site's JSON object is the single-host command's, with its
     exit status; the whole document is the same bytes on the cluster and in
     this process (whatever the number of workers)."""
     site = str(site_dir / "site.toml")
     common = ["--format", "json", "--cache-dir", cache]
     on_cluster = run_cli("site", "update", "-r", "--site", site, "--scheduler", cluster, *common)
-    in_process = run_cli("site", "update", "-r", "--site", site, "--workers", "0", *common)
-    assert on_cluster.out == in_process.out
-    assert on_cluster.code == in_process.code
+    assert on_cluster.out == reference
     doc = json.loads(on_cluster.out)
     assert sorted(doc["hosts"]) == sorted(hosts_of(site_dir))
     for name, fleet in hosts_of(site_dir).items():
@@ -106,6 +113,17 @@ def test_every_host_plans_as_it_does_alone(run_cli: RunCli, site_dir: Path, cach
         name for name, fleet in hosts_of(site_dir).items() if fleet.read_text().count("[[image]]") == 18
     )
     assert doc["hosts"][big]["outcome"] == "ok"
+
+
+def test_relative_paths_mean_the_same_to_workers(
+    run_cli: RunCli, site_dir: Path, cache: str, cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site file named relative to this directory, planned by workers
+    started elsewhere (their working directory is not this one)."""
+    monkeypatch.chdir(site_dir)
+    run = run_cli("site", "update", "-r", "--scheduler", cluster, "--format", "json", "--cache-dir", cache)
+    assert run.code == 0, run.out
+    assert sorted(json.loads(run.out)["exit-status"].values()) == [0] * len(ZONES)
 
 
 def test_workers_are_daemonic(cluster: str) -> None:
@@ -211,10 +229,9 @@ def test_exit_status_is_the_worst_hosts() -> None:
 
 def test_progress_counts_hosts(site_dir: Path, cache: str) -> None:
     seen: list[tuple[str, int, int]] = []
-    site = load_site(site_dir / "site.toml")
+    site = load_site(subsite(site_dir, 2, site_dir / "site-2.toml"))
     plan_site(site, UPDATE_R, Output(), Runner(workers=0, cache_dir=cache), lambda *a: seen.append(a))
-    total = len(ZONES)
-    assert seen == [("hosts", done, total) for done in range(total + 1)]
+    assert seen == [("hosts", 0, 2), ("hosts", 1, 2), ("hosts", 2, 2)]
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(site_dir: Path, cache: str) -> None:
@@ -226,14 +243,13 @@ def test_an_unreachable_scheduler_is_a_clear_error(site_dir: Path, cache: str) -
         plan_site(load_site(site_dir / "site.toml"), UPDATE_R, Output(), runner)
 
 
-def test_a_killed_worker_loses_no_host(site_dir: Path, cache: str, cluster: str) -> None:
+def test_a_killed_worker_loses_no_host(site_dir: Path, cache: str, cluster: str, reference: str) -> None:
     """SIGKILL a worker while it plans a host: the scheduler re-runs its hosts
     on the other worker (and the restarted one); every host's result is the
     one an undisturbed run gives."""
     from distributed import Client
 
     site = load_site(site_dir / "site.toml")
-    reference = plan_site(site, UPDATE_R, Output(), Runner(workers=0, cache_dir=cache))
     killed: list[list[object]] = []
     with Client(cluster) as watcher:
         pids = watcher.run(os.getpid)
@@ -250,5 +266,22 @@ def test_a_killed_worker_loses_no_host(site_dir: Path, cache: str, cluster: str)
             site, UPDATE_R, Output(), Runner(scheduler=cluster, cache_dir=cache), kill_a_busy_worker
         )
     assert killed and killed[0], "no worker was busy when the first host finished"
-    assert site_json(report) == site_json(reference)
+    assert site_json(report) == reference
     assert all(host.status in (0, 4) for host in report.hosts.values())
+
+
+def test_other_commands_do_not_import_dask(site_dir: Path, cache: str) -> None:
+    """Dask is the site command's alone: planning one host and linting a site
+    file never import it."""
+    import subprocess
+
+    fleet = min(hosts_of(site_dir).values(), key=lambda path: path.stat().st_size)
+    code = (
+        "import sys\n"
+        "import resolver.site, resolver.sitefile\n"  # what `lint site.toml` imports
+        "from resolver.cli import main\n"
+        f"main(['update', '-r', '--fleet', {str(fleet)!r}, '--format', 'json', '--cache-dir', {cache!r}])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert run.stdout.splitlines()[-1] == "[]"
