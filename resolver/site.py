@@ -489,6 +489,7 @@ def _plan_on_dask(
     from distributed import as_completed
 
     total = len(report.hosts) + len(jobs)
+    _tick(progress, len(report.hosts), total)  # while the workers start
     with _client(runner, len(jobs)) as client:
         report.stats["workers"] = len(client.scheduler_info(n_workers=-1)["workers"])
         clock = time.monotonic()
@@ -499,7 +500,6 @@ def _plan_on_dask(
             client.submit(run_host, job, shipped, key=f"zonesolve-{run}-{i}", pure=False): job
             for i, job in enumerate(jobs)
         }
-        _tick(progress, len(report.hosts), total)
         for future in as_completed(futures):
             job = futures[future]
             report.hosts[job.name] = _collected(future, job)

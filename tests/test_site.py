@@ -285,3 +285,42 @@ def test_other_commands_do_not_import_dask(site_dir: Path, cache: str) -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert run.stdout.splitlines()[-1] == "[]"
+
+
+def test_a_host_lost_too_often_is_reported_as_lost(site_dir: Path, cache: str) -> None:
+    """With no failures allowed, the hosts on a killed worker are lost: each
+    is reported as such (kind worker-lost, exit 1), and the others finish."""
+    import logging
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    site = load_site(subsite(site_dir, 3, site_dir / "site-3.toml"))  # three small hosts
+    killed: list[str] = []
+    quiet = logging.ERROR
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=quiet) as local,
+        Client(local) as watcher,
+    ):
+        pids = watcher.run(os.getpid)
+
+        def kill_the_worker(phase: str, done: int, total: int) -> None:
+            busy = [keys for keys in watcher.processing().values() if keys]
+            if not killed and done >= 1 and busy:
+                os.kill(next(iter(pids.values())), signal.SIGKILL)
+                killed.extend(str(key) for key in busy[0])
+
+        runner = Runner(scheduler=local.scheduler_address, cache_dir=cache)
+        report = plan_site(site, UPDATE_R, Output(), runner, kill_the_worker)
+    assert killed, "the worker was idle when the first host finished"
+    doc = json.loads(site_json(report))
+    outcomes = {
+        name: (status, [e["kind"] for e in doc["hosts"][name]["errors"]])
+        for name, status in doc["exit-status"].items()
+    }
+    lost = {name for name, outcome in outcomes.items() if outcome != (0, [])}
+    # the hosts the worker held when it died (and any it was given just then) are lost, no other
+    assert {site.hosts[int(key.rsplit("-", 1)[1])].name for key in killed} <= lost
+    assert all(outcomes[name] == (1, ["worker-lost"]) for name in lost)
+    assert len(lost) < len(outcomes)
