@@ -208,7 +208,7 @@ def test_ship_catalog(benchmark: Benchmark, site_dir: Path, how: str) -> None:
     cache = str(site_dir / ".cache")
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+            n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -539,7 +539,7 @@ def _client(runner: Runner, hosts: int) -> Iterator[Client]:
         n_workers=max(1, workers),
         threads_per_worker=1,  # planning is CPU-bound Python: one host per process at a time
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: None still binds the default 8787 (for /health)
         silence_logs=logging.ERROR,
     )
     with cluster, Client(cluster) as client:

@@ -74,7 +74,7 @@ def cluster() -> Iterator[str]:
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
     ) as local:
         yield local.scheduler_address
 
@@ -300,7 +300,7 @@ def test_a_host_lost_too_often_is_reported_as_lost(site_dir: Path, cache: str) -
     quiet = logging.ERROR
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-        LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=quiet) as local,
+        LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0", silence_logs=quiet) as local,
         Client(local) as watcher,
     ):
         pids = watcher.run(os.getpid)
