@@ -8,9 +8,9 @@ returns a report per host:
   the on-disk cache when it is fresh, as its stored bytes: no rebuild here)
   and ships it to the workers once, broadcast (``Client.scatter``); a worker
   rebuilds it once and keeps it for every host it plans (``_Sources``).
-  Measured on the medium catalog (30k versions, two workers): 1.4 s to
-  broadcast the stored bytes and rebuild them, against 1.2 s for each worker
-  to read the same cache entry itself (bench/test_site.py,
+  Measured on the medium catalog (30k versions, two workers): 0.59 s to
+  broadcast the stored bytes and rebuild them, against 0.55 s for each
+  worker to read the same cache entry itself (bench/test_site.py,
   ``test_ship_catalog``); rebuilding is most of both, and broadcasting needs
   no file system shared with the workers.
 - **Hosts are independent tasks.** A host planned in a site goes through the
@@ -86,10 +86,12 @@ __all__ = [
 
 #: Up to this many hosts, and with no scheduler or worker count asked for, a
 #: site is planned in this process: starting, feeding and stopping two local
-#: workers costs several seconds, and on 2 cores they beat this process from
-#: about 14 medium hosts on (8 hosts: 10.6 s here, 13.2 s on two workers;
-#: 16 hosts: 18.5 s, 17.5 s; bench/test_site.py, ``test_in_process_threshold``).
-IN_PROCESS_HOSTS = 12
+#: workers costs about 2 s on a quiet 2-core machine, and they beat this
+#: process from about 5 medium hosts on (4 hosts: 3.6 s here, 3.3 s on two
+#: workers; 8: 6.5 s, 5.6 s; 16: 12.2 s, 8.8 s; bench/test_site.py,
+#: ``test_in_process_threshold``). On a machine busy with other work the
+#: start costs more (about 14 hosts to break even, measured so).
+IN_PROCESS_HOSTS = 4
 
 #: Exit statuses from best to worst: the site's status is its worst host's.
 #: 4 nothing to do anywhere; 0 some host has a plan with changes (or, for
@@ -540,7 +542,9 @@ def _client(runner: Runner, hosts: int) -> Iterator[Client]:
         threads_per_worker=1,  # planning is CPU-bound Python: one host per process at a time
         processes=True,
         dashboard_address=":0",  # any free port: None still binds the default 8787 (for /health)
-        silence_logs=logging.ERROR,
+        # Dask's own logs are noise here (e.g. a heartbeat that races the
+        # shutdown); what happens to a host is in its report
+        silence_logs=logging.CRITICAL,
     )
     with cluster, Client(cluster) as client:
         yield client
