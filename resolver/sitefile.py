@@ -22,8 +22,10 @@ key; unknown keys, a host or fleet file listed twice, and a missing fleet
 file or source directory are errors.
 
 Extension point: a host read from a pkg(5) image root instead of a fleet
-file will be a ``root`` key beside ``fleet`` (``Host.root``); until image
-roots can be read, ``root`` is reported as not supported yet.
+file will be a ``root`` key beside ``fleet`` (``Host.root``, read in
+``_SiteReader.host``; resolver.site would then load it with resolver.host);
+until then ``root`` is reported as not supported, pointing at ``zonesolve
+import``, which writes a root's fleet file.
 """
 
 from __future__ import annotations
@@ -142,7 +144,8 @@ class _SiteReader(_Reader):
         name = self.string(table, "name", required=True)
         if "root" in table.data:
             # The extension point for image roots: read here into Host.root.
-            self.error(table, "root", "image roots cannot be read yet: give the host's 'fleet' file")
+            msg = "a site cannot read image roots yet: give the host's 'fleet' file"
+            self.error(table, "root", msg + " ('zonesolve import --root DIR -o FILE' writes one)")
         fleet = self.string(table, "fleet", required="root" not in table.data)
         if name is None or fleet is None:
             return None

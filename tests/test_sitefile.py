@@ -156,7 +156,8 @@ def test_image_roots_are_not_read_yet(site_dir: Path) -> None:
     path = site_dir / "site.toml"
     assert errors_of(text, path) == [
         f"{path}:3:1: [[host]] #1 \"a\", key 'root': "
-        "image roots cannot be read yet: give the host's 'fleet' file"
+        "a site cannot read image roots yet: give the host's 'fleet' file "
+        "('zonesolve import --root DIR -o FILE' writes one)"
     ]
 
 
