@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-large clean
+.PHONY: demo test lint typecheck bench bench-large bench-site clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ bench: $(STAMP)
 
 bench-large: $(STAMP)
 	$(BIN)/pytest bench -q --benchmark-enable --benchmark-only --benchmark-autosave -m large
+
+bench-site: $(STAMP)
+	$(BIN)/pytest bench/test_site.py -q -s --benchmark-enable --benchmark-autosave -m site
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .benchmarks build *.egg-info $(DEMO_HOST)

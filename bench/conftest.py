@@ -24,6 +24,7 @@ SEED = 1
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "large: large/huge presets, run on demand")
+    config.addinivalue_line("markers", "site: many hosts on Dask (bench/test_site.py), run on demand")
 
 
 @pytest.fixture(scope="session")

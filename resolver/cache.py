@@ -114,6 +114,17 @@ class Cache:
 
     def load(self, entry: Path, files: Sequence[FileStat]) -> list[Package] | None:
         """The cached packages if ``entry`` is intact and matches ``files``."""
+        payload = self.load_encoded(entry, files)
+        if payload is None:
+            return None
+        try:
+            return decode_packages(payload)
+        except Exception:  # a damaged entry can fail in any way: treat it as a miss
+            return None
+
+    def load_encoded(self, entry: Path, files: Sequence[FileStat]) -> memoryview | None:
+        """The cached packages in their stored form (``encode_packages``), not
+        rebuilt: for shipping them elsewhere (resolver.site). None on a miss."""
         try:
             data = entry.read_bytes()
         except OSError:
@@ -123,12 +134,8 @@ class Cache:
         payload = memoryview(data)[_HEADER:]
         if zlib.crc32(payload) != int.from_bytes(data[_HEADER - 4 : _HEADER], "big"):
             return None
-        try:
-            packages = decode_packages(payload)
-        except Exception:  # a damaged entry can fail in any way: treat it as a miss
-            return None
         cachedir.touch(entry)  # used now: the last to be evicted (resolver.cachedir)
-        return packages
+        return payload
 
     def store(self, entry: Path, files: Sequence[FileStat], packages: Sequence[Package]) -> bool:
         """Write an entry atomically; False if it was not written (too fresh, I/O error)."""

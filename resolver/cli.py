@@ -123,17 +123,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _add_output_options(parser: argparse.ArgumentParser) -> None:
-    """Options every planning verb and audit share: input, output, diagnostics."""
+def _add_output_options(parser: argparse.ArgumentParser, site: bool = False) -> None:
+    """Options every planning verb and audit share: input, output, diagnostics.
+    ``site``: for ``zonesolve site VERB``, a site file instead of a fleet file."""
     group = parser.add_argument_group("input and output")
-    where = group.add_mutually_exclusive_group()
-    where.add_argument(
-        "--fleet",
-        default="fleet.toml",
-        metavar="FILE",
-        help="the fleet file (default: ./fleet.toml)",
-    )
-    _add_root_options(group, where)
+    if site:
+        _add_site_options(parser, group)
+    else:
+        where = group.add_mutually_exclusive_group()
+        where.add_argument(
+            "--fleet",
+            default="fleet.toml",
+            metavar="FILE",
+            help="the fleet file (default: ./fleet.toml)",
+        )
+        _add_root_options(group, where)
     group.add_argument(
         "--image", metavar="NAME", help="the image the command runs in (default: the global zone)"
     )
@@ -148,14 +152,17 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         "--timeout",
         type=_positive_seconds,
         metavar="S",
-        help="give up cleanly after S seconds (exit 1)",
+        help="each host gives up cleanly after S seconds (exit 1)"
+        if site
+        else "give up cleanly after S seconds (exit 1)",
     )
-    group.add_argument(
-        "--jobs",
-        type=_positive_int,
-        metavar="N",
-        help="solve zones in N worker processes (default: one per CPU, for fleets big enough)",
-    )
+    if not site:
+        group.add_argument(
+            "--jobs",
+            type=_positive_int,
+            metavar="N",
+            help="solve zones in N worker processes (default: one per CPU, for fleets big enough)",
+        )
     group.add_argument(
         "-v",
         dest="verbose",
@@ -259,9 +266,14 @@ def _add_planning_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_verb(subparsers: Any, verb: str) -> argparse.ArgumentParser:
-    """One planning subcommand with its help text and examples."""
+def _add_verb(subparsers: Any, verb: str, site: bool = False) -> argparse.ArgumentParser:
+    """One planning subcommand with its help text and examples (``site``: of
+    ``zonesolve site``, run on every host of a site file)."""
     summary, examples = VERBS[verb]
+    if site:
+        summary = f"on every host: {summary}"
+        lines = examples.splitlines()
+        examples = "\n".join(line.replace("zonesolve ", "zonesolve site ", 1) for line in lines)
     parser: argparse.ArgumentParser = subparsers.add_parser(
         verb,
         help=summary,
@@ -287,11 +299,12 @@ def _add_verb(subparsers: Any, verb: str) -> argparse.ArgumentParser:
         )
     else:
         parser.set_defaults(packages=[])
-    _add_output_options(parser)
+    _add_output_options(parser, site)
     if verb != "audit":
         _add_planning_options(parser)
-    _add_testcase_option(parser)
-    if verb == "update":
+    if not site:  # a test case and a lock are one host's
+        _add_testcase_option(parser)
+    if verb == "update" and not site:
         _add_to_option(parser)
     return parser
 
@@ -319,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     for verb in VERBS:
         _add_verb(subparsers, verb)
     _add_import(subparsers)
+    _add_site(subparsers)
     lint = subparsers.add_parser(
         "lint",
         help="parse manifests and fleet files, report every error",
@@ -331,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="a manifest, a directory of *.p5m files (recursive), or a fleet .toml",
+        help="a manifest, a directory of *.p5m files (recursive), or a fleet or site .toml",
     )
     lint.add_argument(
         "-v", dest="verbose", action="store_true", help="show the traceback of an internal error"
@@ -346,6 +360,8 @@ def _check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
     """Rules argparse cannot state; a violation exits 2 like any usage error."""
     if ns.verb == "lint":
         return
+    if getattr(ns, "command", None) == "site" and ns.scheduler is not None and ns.workers is not None:
+        parser.error("--scheduler and --workers cannot be combined (the cluster has its workers)")
     if ns.zones and not ns.root:
         parser.error("--zones lists the zones of a host: use it with --root DIR")
     if ns.verb == "import":
@@ -410,6 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     ns.argv = list(sys.argv[1:] if argv is None else argv)  # for --export-testcase
     try:
+        if getattr(ns, "command", None) == "site":
+            return run_site(ns)
         if ns.verb == "import":
             return run_import(ns)
         if ns.verb in COMMANDS:
@@ -1005,6 +1023,8 @@ def lint_path(path: Path, report: LintReport) -> None:
             lint_manifest(manifest, report)
     elif not path.exists():
         report.add(InputError("no such file or directory"), path)
+    elif path.suffix == ".toml" and _is_site_file(path):
+        lint_site(path, report)
     elif path.suffix == ".toml":
         lint_fleet(path, report)
     else:
@@ -1065,3 +1085,123 @@ def lint_fleet(path: Path, report: LintReport) -> None:
         _load_catalog(load_fleet(str(path)), None, Silent())
     except InputError as err:
         report.add(err, path)
+
+
+# ---------------------------------------------------------------------------
+# site: every host of a site file (resolver.site)
+
+SITE_HELP = """\
+Run a planning verb on every host of a site file: each host is planned as
+'zonesolve VERB --fleet FILE' plans it alone, the catalogs the hosts share
+are parsed once, and the hosts are planned in parallel on Dask (a local
+cluster, or the one at --scheduler). Exit status: the worst host's, from best
+to worst 4 (nothing to do anywhere), 0 (changes planned; audit: all in sync),
+52 (audit: a zone diverged), 1 (a host has no plan, bad input, or was lost).
+"""
+
+
+def _non_negative_int(text: str) -> int:
+    """``--workers``: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def _add_site_options(parser: argparse.ArgumentParser, group: argparse._ArgumentGroup) -> None:
+    """The site file and where its hosts are planned."""
+    group.add_argument(
+        "--site", default="site.toml", metavar="FILE", help="the site file (default: ./site.toml)"
+    )
+    parser.set_defaults(root=None, zones=None)  # a site's hosts are fleet files
+    where = parser.add_argument_group("where the hosts are planned")
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)",
+    )
+    where.add_argument(
+        "--workers",
+        type=_non_negative_int,
+        metavar="N",
+        help="local worker processes (default: one per CPU; a handful of hosts: none); "
+        "0: plan in this process",
+    )
+
+
+def _add_site(subparsers: Any) -> None:
+    """``zonesolve site VERB ...``: one subcommand per planning verb."""
+    site = subparsers.add_parser(
+        "site",
+        help="run a planning verb on every host of a site file (on Dask)",
+        description=SITE_HELP,
+        epilog="examples:\n  zonesolve site update -r --site site.toml\n"
+        "  zonesolve site audit --format json -o audit.json\n"
+        "  zonesolve site update -r --scheduler tcp://10.0.0.5:8786",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    site.set_defaults(command="site")
+    verbs = site.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for verb in VERBS:
+        _add_verb(verbs, verb, site=True)
+
+
+def run_site(ns: argparse.Namespace) -> int:
+    """Plan every host of the site; write one document; exit with the worst host's status."""
+    from resolver.site import Output, Runner, host_errors, plan_site, site_json, site_text
+    from resolver.sitefile import load_site
+
+    output = Output(ns.format, ns.verbose, ns.stats)
+    runner = Runner(ns.scheduler, ns.workers, _cache_dir(ns))
+    progress = reporter("text" if ns.output else ns.format)  # a file for the output: show progress
+    try:
+        if not Path(ns.site).is_file():
+            hint = " (give one with --site FILE)" if ns.site == "site.toml" else ""
+            raise InputError(f"site file not found: {ns.site}{hint}")
+        report = plan_site(load_site(ns.site), operation(ns), output, runner, progress)
+    except ZonesolveError as err:
+        _report_errors([err], ns.verbose)
+        return EXIT_ERROR
+    except Exception as exc:
+        _report_errors([_internal(exc, ns.verbose)], ns.verbose)
+        return EXIT_ERROR
+    finally:
+        progress.close()
+    if ns.format == "pkg-parsable":  # the text summary carries the errors; here stderr does
+        for name, errors in host_errors(report).items():
+            sys.stderr.write("".join(f"{name}: {line}\n" for line in errors.splitlines()))
+    text = site_text(report) if ns.format == "text" else site_json(report)
+    if ns.output is None:
+        sys.stdout.write(text)
+        return report.status
+    return _write_output(ns.output, text, report.status, False)
+
+
+def _is_site_file(path: Path) -> bool:
+    """True if a .toml file is a site file (it lists [[host]] tables)."""
+    from resolver.sitefile import is_site_document
+
+    try:
+        return is_site_document(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def lint_site(path: Path, report: LintReport) -> None:
+    """Validate a site file, every host's fleet file and every shared source."""
+    from resolver.site import check_site
+    from resolver.sitefile import load_site
+
+    if _read(path, report) is None:
+        return
+    try:
+        site = load_site(str(path))
+    except InputError as err:
+        report.add(err, path)
+        return
+    report.files += len(site.hosts)
+    for problem in check_site(site):
+        report.add(problem, path)

@@ -50,6 +50,7 @@ __all__ = [
     "load_inline",
     "load_repository",
     "load_source",
+    "load_source_encoded",
     "source_files",
     "source_kind",
 ]
@@ -459,16 +460,21 @@ _LOADERS: dict[str, Callable[..., list[Package]]] = {
 }
 
 
+def _listed(source: Source) -> tuple[str, Path, list[FileStat]]:
+    """A source's kind, root and input files (what its cache entry depends on)."""
+    kind = source_kind(source)
+    root = Path(source.path)
+    try:
+        return kind, root, _inputs(kind, root)
+    except OSError as err:
+        raise _source_error(source, f"cannot list: {err}") from None
+
+
 def load_source(
     source: Source, *, cache: Cache | None = None, progress: Progress | None = None
 ) -> list[Package]:
     """One ``[[source]]``'s packages, from the cache when its files did not change."""
-    kind = source_kind(source)
-    root = Path(source.path)
-    try:
-        files = _inputs(kind, root)
-    except OSError as err:
-        raise _source_error(source, f"cannot list: {err}") from None
+    kind, root, files = _listed(source)
     entry = cache.entry(kind, str(root), source.publisher) if cache else None
     if cache and entry:
         cached = cache.load(entry, files)
@@ -478,6 +484,20 @@ def load_source(
     if cache and entry:
         cache.store(entry, files, packages)
     return packages
+
+
+def load_source_encoded(
+    source: Source, *, cache: Cache | None = None, progress: Progress | None = None
+) -> bytes:
+    """One source's packages in the cache's compact form (``decode_packages``
+    rebuilds them): the cache entry's bytes as they are when it is fresh, so
+    shipping a catalog elsewhere costs no rebuild here (resolver.site)."""
+    if cache is not None:
+        kind, root, files = _listed(source)
+        stored = cache.load_encoded(cache.entry(kind, str(root), source.publisher), files)
+        if stored is not None:
+            return bytes(stored)
+    return encode_packages(load_source(source, cache=cache, progress=progress))
 
 
 class _Merger:
@@ -513,25 +533,32 @@ def load_catalog(
     cache_dir: str | Path | None = None,
     progress: Progress | None = None,
     use_cache: bool = True,
+    packages_of: Callable[[Source], Sequence[Package]] | None = None,
 ) -> Catalog:
     """Every package of the fleet's sources and inline manifests, as one Catalog.
 
     ``cache_dir`` defaults to ``resolver.cache.default_cache_dir()``;
     ``use_cache=False`` or ``ZONESOLVE_NO_CACHE=1`` reads everything afresh.
+    ``packages_of`` supplies a source's packages instead of reading it (a
+    site's hosts share sources parsed once: resolver.site); the merge is the same.
     Raises InputError / InputErrors listing every problem found.
     """
     cache = _cache_for(cache_dir, use_cache)
+
+    def read(source: Source) -> Sequence[Package]:
+        return load_source(source, cache=cache, progress=progress)
+
     with gc_paused():  # a load builds millions of objects and no cycles
-        return _load_all(fleet, cache, progress)
+        return _load_all(fleet, packages_of or read)
 
 
-def _load_all(fleet: Fleet, cache: Cache | None, progress: Progress | None) -> Catalog:
+def _load_all(fleet: Fleet, packages_of: Callable[[Source], Sequence[Package]]) -> Catalog:
     """Every source, then the inline manifests, merged into one Catalog."""
     errors = ErrorList()
     merged = _Merger(errors)
     for source in fleet.sources:
         try:
-            for pkg in load_source(source, cache=cache, progress=progress):
+            for pkg in packages_of(source):
                 merged.add(pkg)
         except InputError as err:
             errors.errors.extend(_errors_of(err))

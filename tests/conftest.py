@@ -62,6 +62,11 @@ def check_output(argv: Sequence[str], out: str) -> None:
         text = Path(argv[argv.index("-o") + 1]).read_text(encoding="utf-8")
     if not text:
         return  # nothing printed (a usage error, or the text went elsewhere)
+    if argv[0] == "site":  # every host's object is the single-host document (null: no plan)
+        for name, host in json.loads(text)["hosts"].items():
+            if host is not None:
+                _check(host, document, f"{' '.join(argv)} (host {name})")
+        return
     _check(json.loads(text), document, " ".join(argv))
 
 

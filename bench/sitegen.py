@@ -1,0 +1,221 @@
+"""Seeded, deterministic site generator: many hosts over one shared catalog.
+
+    python -m bench.sitegen --hosts 200 --zones 8 --seed 1 --out /tmp/site
+
+writes ``OUT/catalog/<publisher>/...`` once (bench.fleetgen's distribution
+for the preset), ``OUT/hosts/<host>.toml`` (one fleet file per host, each
+plannable alone: its ``[[source]]`` tables point at the shared catalog) and
+``OUT/site.toml`` (resolver.sitefile: the shared sources and every host).
+
+Hosts are drawn from a few roles (web, database, build, mixed), each a
+weighting of fleetgen's zone roles, with drift per host:
+
+- different installed releases: each host's global zone sits at its own
+  snapshot, its zones at the same or (unincorporated packages) older ones;
+- some hosts are behind (a much older snapshot: a big update ahead);
+- some are frozen (``entire`` and the incorporations frozen at their
+  installed versions in the global zone: only unincorporated packages move).
+
+Host ``i`` depends only on the preset, the seed and ``i``, so the first 50
+hosts of a 200-host site are the 50 hosts of a 50-host site. The same
+arguments give byte-identical files. The distribution and the zones are
+fleetgen's (``build_distro``, ``global_zone``, ``make_zone``...), reused, not
+copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import fleetgen
+from bench.fleetgen import ENTIRE, EXTRA, OMNIOS, OSNET, USERLAND, Distro, Image, Preset, Roles
+
+#: Zone roles per host role (fleetgen.ROLE_WEIGHTS names the zone roles).
+HOST_ROLES: dict[str, dict[str, int]] = {
+    "web": {"web": 60, "cache": 20, "app": 15, "monitor": 5},
+    "db": {"db": 70, "cache": 10, "monitor": 10, "minimal": 10},
+    "build": {"build": 60, "app": 20, "minimal": 20},
+    "mixed": dict(fleetgen.ROLE_WEIGHTS),
+}
+HOST_ROLE_WEIGHTS = {"web": 40, "db": 25, "build": 15, "mixed": 20}
+#: Shares of hosts that are behind, and frozen.
+BEHIND, FROZEN = 0.15, 0.1
+#: Zones per host by default: a run of 200 hosts takes minutes (bench/test_site.py).
+DEFAULT_ZONES = 8
+
+
+@dataclass(frozen=True)
+class SiteStats:
+    hosts: int
+    versions: int
+    images: int
+    installed_pairs: int
+    behind: int
+    frozen: int
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    """One generated host: its role, drift and images."""
+
+    name: str
+    role: str
+    behind: bool
+    frozen: bool
+    images: list[Image]
+
+
+def host_rng(preset: str, seed: int, index: int) -> random.Random:
+    """Host ``index``'s own generator: independent of the number of hosts."""
+    return random.Random(f"site:{preset}:{seed}:host:{index}")
+
+
+def site_roles(d: Distro, preset: Preset, preset_name: str, seed: int) -> Roles:
+    """The applications each zone role installs, the same on every host of the
+    site (from the oldest snapshot a host may sit at, so that all exist)."""
+    oldest = max(0, len(d.snapshots) - 1 - 9 - 3)
+    return fleetgen.make_roles(d, preset, oldest, random.Random(f"site:{preset_name}:{seed}:roles"))
+
+
+def build_host(d: Distro, zones: int, roles: Roles, index: int, rng: random.Random) -> HostPlan:
+    """A global zone at the host's snapshot and ``zones`` zones of its role."""
+    role = rng.choices(list(HOST_ROLE_WEIGHTS), list(HOST_ROLE_WEIGHTS.values()))[0]
+    behind = rng.random() < BEHIND
+    frozen = not behind and rng.random() < FROZEN
+    newest = len(d.snapshots) - 1
+    s_gz = max(0, newest - (rng.randint(6, 9) if behind else rng.randint(1, 5)))
+    gz = fleetgen.global_zone(d, s_gz, rng, roles)
+    if frozen:
+        gz.frozen.extend(_freeze_incorporations(d, gz))
+    images = [gz]
+    weights = HOST_ROLES[role]
+    picks = rng.choices(list(weights), list(weights.values()), k=zones)
+    counters: dict[str, int] = {}
+    for zone_role, brand in zip(picks, fleetgen.brands(zones, rng), strict=True):
+        counters[zone_role] = counters.get(zone_role, 0) + 1
+        name = f"{zone_role}{counters[zone_role]:02d}"
+        roots = fleetgen.zone_roots(d, roles, zone_role, rng)
+        images.append(fleetgen.make_zone(d, gz, name, brand, roots, rng))
+    return HostPlan(f"{role}{index:04d}", role, behind, frozen, images)
+
+
+def _freeze_incorporations(d: Distro, gz: Image) -> list[str]:
+    """``entire`` and the two incorporations frozen at their installed versions."""
+    out = []
+    for name in (ENTIRE, OSNET, USERLAND):
+        stem = d.find(name)
+        k = gz.installed.get(stem.index)
+        if k is not None:
+            out.append(f"{name}@{fleetgen.short_version(d, stem, k, True)}")
+    return out
+
+
+def host_toml(d: Distro, host: HostPlan, preset: str, seed: int) -> str:
+    """A fleet file whose sources are the shared catalog (``../catalog``)."""
+    drift = ", ".join(w for w, on in (("behind", host.behind), ("frozen", host.frozen)) if on)
+    parts = [
+        f"# Generated by bench/sitegen.py --preset {preset} --seed {seed}: "
+        f"host {host.name}, role {host.role}{', ' + drift if drift else ''}\n"
+    ]
+    for pub in (OMNIOS, EXTRA):
+        parts.append(f'[[source]]\npath = "../catalog/{pub}"\npublisher = "{pub}"\n')
+    parts.extend(fleetgen.image_toml(d, img) for img in host.images)
+    return "\n".join(parts)
+
+
+def site_toml(hosts: list[HostPlan], preset: str, seed: int) -> str:
+    parts = [f"# Generated by bench/sitegen.py --preset {preset} --seed {seed}\n"]
+    for pub in (OMNIOS, EXTRA):
+        parts.append(f'[[source]]\npath = "catalog/{pub}"\npublisher = "{pub}"\n')
+    for host in hosts:
+        parts.append(f'[[host]]\nname = "{host.name}"\nfleet = "hosts/{host.name}.toml"\n')
+    return "\n".join(parts)
+
+
+def generate_site(
+    hosts: int,
+    seed: int,
+    out: Path,
+    *,
+    zones: int | Sequence[int] = DEFAULT_ZONES,
+    preset: str = "medium",
+) -> SiteStats:
+    """Write ``out/catalog``, ``out/hosts/*.toml`` and ``out/site.toml``.
+    ``zones``: per host, or a list that host ``i`` takes entry ``i`` of (cycled).
+    ``out/catalog`` must not exist yet (stale manifests would join the site)."""
+    if preset not in fleetgen.PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(fleetgen.PRESETS)}")
+    if (out / "catalog").exists():
+        raise FileExistsError(f"{out / 'catalog'} exists; remove it first")
+    counts = [zones] if isinstance(zones, int) else list(zones)
+    sizes = fleetgen.PRESETS[preset]
+    distro = fleetgen.build_distro(sizes, random.Random(f"{preset}:{seed}:distro"))
+    roles = site_roles(distro, sizes, preset, seed)
+    plans = [
+        build_host(distro, counts[i % len(counts)], roles, i, host_rng(preset, seed, i)) for i in range(hosts)
+    ]
+    out.mkdir(parents=True, exist_ok=True)
+    versions = fleetgen.write_catalog(distro, out)
+    (out / "hosts").mkdir(exist_ok=True)
+    for host in plans:
+        (out / "hosts" / f"{host.name}.toml").write_text(host_toml(distro, host, preset, seed))
+    (out / "site.toml").write_text(site_toml(plans, preset, seed))
+    return SiteStats(
+        hosts=hosts,
+        versions=versions,
+        images=sum(len(h.images) for h in plans),
+        installed_pairs=sum(len(img.installed) for h in plans for img in h.images),
+        behind=sum(h.behind for h in plans),
+        frozen=sum(h.frozen for h in plans),
+    )
+
+
+def subsite(site: Path, hosts: int, out: Path) -> Path:
+    """A site file of the first ``hosts`` hosts of a generated site, written
+    to ``out`` (beside the generated site, sharing its catalog and fleet files)."""
+    text = (site / "site.toml").read_text()
+    head, *tables = text.split("[[host]]\n")
+    if hosts > len(tables):
+        raise ValueError(f"the site has {len(tables)} hosts, not {hosts}")
+    out.write_text(head + "".join("[[host]]\n" + t for t in tables[:hosts]))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.sitegen",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--preset", choices=sorted(fleetgen.PRESETS), default="medium")
+    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--zones", type=int, default=DEFAULT_ZONES, help="zones per host")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--force", action="store_true", help="replace an existing OUT/catalog and OUT/hosts")
+    args = parser.parse_args(argv)
+    for sub in ("catalog", "hosts"):
+        if (args.out / sub).exists():
+            if not args.force:
+                parser.error(f"{args.out / sub} exists; remove it or pass --force")
+            shutil.rmtree(args.out / sub)
+    start = time.perf_counter()
+    stats = generate_site(args.hosts, args.seed, args.out, zones=args.zones, preset=args.preset)
+    elapsed = time.perf_counter() - start
+    print(
+        f"{args.preset} seed {args.seed}: {stats.hosts} hosts ({stats.behind} behind, "
+        f"{stats.frozen} frozen), {stats.versions} versions, {stats.images} images, "
+        f"{stats.installed_pairs} installed pairs in {elapsed:.1f} s -> {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
