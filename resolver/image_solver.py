@@ -23,6 +23,8 @@ from resolver.problem import ImageProblem, SharedProblem
 from resolver.sat import Formula, Origin, SatSolver
 
 _POSITIVE = (0).__lt__  # a model's literal is true
+#: tries of the one-call update-all path (each failure that names one dead literal allows another)
+_ATTEMPTS = 4
 
 
 #: a Selection in transit from a worker: chosen and final package variables, held back
@@ -243,31 +245,58 @@ class ImageRun:
         """update-all in one solver call, when the answer is the obvious one.
 
         Every requested stem at its highest rung that can be true at all (not
-        ruled out by propagation, not dead); then, of the stems not installed,
-        exactly those ``forced_present`` shows every model must add, each at
-        its highest such rung. If the image's assumptions allow all of that
-        together, it is what the stages would fix: the greedy of stage 2 gives
-        each stem its highest feasible rung (this joint model witnesses each),
-        stage 3 can keep no more stems absent (the added ones are forced), and
-        stage 4's greedy gives the added stems those rungs. The decisions are
-        recorded as the stages would record them. (Under the joint oracle the
-        same holds: a model it accepts satisfies every zone's constraints.)
-        Returns the added stems, or None (nothing decided) when the case is
-        not this one: a request other than update-all, avoided stems, or a
-        call that fails."""
+        ruled out by propagation, not known dead); then, of the stems not
+        installed, exactly those ``forced_present`` shows every model must
+        add, each at its highest such rung that needs nothing kept absent. If
+        the image's assumptions allow all of that together, it is what the
+        stages would fix: the greedy of stage 2 gives each stem its highest
+        feasible rung (this joint model witnesses each), stage 3 can keep no
+        more stems absent (the added ones are forced), and stage 4's greedy
+        gives the added stems those rungs. The decisions are recorded as the
+        stages would record them. (Under the joint oracle the same holds: a
+        model it accepts satisfies every zone's constraints.)
+
+        A failed call whose core is one literal has found a literal no model
+        has (the class learns it: ``DeadLiterals``); the attempt is made again
+        without it, a few times. Returns the added stems, or None (nothing
+        decided) when the case is not this one: a request other than
+        update-all, avoided stems, or a call that fails otherwise."""
         p = self.problem
         if not p.request.update_all or p.may_go:
             return None
-        implied = opt.implied_now()
+        pairs = [(s, a) for s, a in self.cls.absent if s not in p.installed and s not in requested]
+        for _ in range(_ATTEMPTS):
+            obvious = self._obvious(opt, requested, pairs)
+            if obvious is None:
+                return None
+            decisions, added = obvious
+            if not decisions:
+                continue  # dead tops found: try again without them
+            if opt.feasible(decisions):
+                opt.decide(decisions)
+                return added
+            core = self.cls.solver.core()
+            if len(core) != 1:
+                return None
+            self.cls.dead.learn(core[0])
+        return None
+
+    def _obvious(
+        self, opt: Optimizer, requested: set[str], pairs: list[tuple[str, int]]
+    ) -> tuple[list[int], set[str]] | None:
+        """The decisions of ``_all_at_once``, and the stems they add; None when
+        a stem has no rung left or propagation refutes the tops together; no
+        decisions when it refutes some of them alone (they are dead now)."""
+        p = self.problem
+        implied = opt.implied()
         rungs = [self._top(opt, self.assumed.ladder(stem), implied) for stem in self._priority(requested)]
         if None in rungs:
             return None
         tops = cast(list[int], rungs)
         with_tops = opt.implied_with(tops)
-        if with_tops is None:
-            return None
+        if with_tops is None:  # some top propagation refutes on its own? then it is dead: again
+            return ([], set()) if any([self.cls.dead(top) for top in tops]) else None
         implied = with_tops
-        pairs = [(s, a) for s, a in self.cls.absent if s not in p.installed and s not in requested]
         present = self.cls.forced_present(implied)
         forced = {a for s, a in pairs if s in present or -a in implied}
         added = sorted((s for s, a in pairs if a in forced), key=self._priority_key)
@@ -280,11 +309,7 @@ class ImageRun:
         if None in added_rungs:
             return None
         stage3 = [*(-a for _, a in pairs if a in forced), *(a for _, a in pairs if a not in forced)]
-        decisions = [*tops, *stage3, *cast(list[int], added_rungs)]
-        if not opt.feasible(decisions):
-            return None
-        opt.assumptions.extend(decisions)
-        return set(added)
+        return [*tops, *stage3, *cast(list[int], added_rungs)], set(added)
 
     def _top(
         self,
@@ -294,12 +319,13 @@ class ImageRun:
         fits: Callable[[int], bool] | None = None,
     ) -> int | None:
         """The highest rung of ``ladder`` that propagation does not rule out,
-        that ``fits`` (if given) and that is not dead (dead ones are noted for
-        held-back reports)."""
+        that ``fits`` (if given) and that is not known dead (dead ones are
+        noted for held-back reports). Only what the class already knows: a
+        check here for every new top would cost more than the call it saves."""
         for lit in reversed(ladder):
             if -lit in implied or (fits is not None and not fits(lit)):
                 continue
-            if not self.cls.dead(lit):
+            if not self.cls.dead.known(lit):
                 return lit
             opt.note_dead(lit)
         return None

@@ -68,8 +68,12 @@ class DeadLiterals:
     def __call__(self, lit: int) -> bool:
         got = self._known.get(lit)
         if got is None:
-            got = self._known[lit] = self.solver.implied([lit]) is None
+            got = self._known[lit] = self.solver.refutes(lit)
         return got
+
+    def known(self, lit: int) -> bool:
+        """Known to be dead already (no check made)."""
+        return self._known.get(lit, False)
 
     def learn(self, lit: int) -> None:
         """``lit`` failed with a core of itself alone."""
@@ -135,14 +139,19 @@ class Optimizer:
         """The literal's value in the current model (unknown variables are false)."""
         return self._holds(lit, self.model)
 
-    def implied_now(self) -> set[int]:
+    def implied(self) -> set[int]:
         """Literals propagation derives from the decisions so far."""
-        self._implied_cache = None
         return self._implied()
 
     def implied_with(self, extra: Sequence[int]) -> set[int] | None:
         """Literals propagation derives from the decisions and ``extra``; None on a conflict."""
         return self.solver.implied([*self.assumptions, *extra])
+
+    def decide(self, lits: Sequence[int]) -> None:
+        """Fix ``lits`` as decisions (the caller checked they hold together,
+        and ``model`` has them)."""
+        self.assumptions.extend(lits)
+        self._implied_cache = None
 
     def note_dead(self, lit: int) -> None:
         """``lit`` is dead (false in every model): its reason is found on its own."""

@@ -204,6 +204,13 @@ class SatSolver:
         ok, lits = self._solver.propagate(assumptions=list(assumptions))
         return set(lits) if ok else None
 
+    def refutes(self, lit: int) -> bool:
+        """Does unit propagation from ``lit`` alone reach a conflict (or is
+        ``lit`` false at the root)? Then no model has it."""
+        self.sync()
+        ok, _ = self._solver.propagate(assumptions=[lit])
+        return not ok
+
     def model(self) -> list[int]:
         """The last model: ``model[v - 1]`` is v or -v."""
         return list(self._solver.get_model() or [])
