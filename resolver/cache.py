@@ -28,7 +28,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from resolver import cachedir
+from resolver.atomic import remove_stale, temp_beside
 from resolver.errors import Location
 from resolver.fmri import Fmri, Version
 from resolver.model import Dependency, DepType, Package, Svr4Params
@@ -60,6 +60,8 @@ __all__ = [
 FORMAT_VERSION = 2  # 2: Package.reboot_needed
 _MAGIC = b"ZSCACHE\x01"
 _HEADER = len(_MAGIC) + 32 + 4  # magic, validation digest, CRC-32 of the payload
+_DOC_MAGIC = b"ZSDOC\x00\x00\x02"
+_DOC_HEADER = len(_DOC_MAGIC) + 4  # magic, CRC-32 of the payload
 #: Inputs modified this recently are not cached: a rewrite within the same
 #: clock tick would keep the size and mtime, and then a stale entry would look fresh.
 _RACY_NS = 2_000_000_000
@@ -92,7 +94,7 @@ def default_cache_dir() -> Path | None:
 def _code_digest() -> bytes:
     """A digest of the code whose output is cached (parser, model, grammar)."""
     here = Path(__file__).resolve().parent
-    names = ["cache.py", "fmri.py", "model.py", "manifest.py", "sources.py", "errors.py"]
+    names = ["cache.py", "fmri.py", "limits.py", "model.py", "manifest.py", "sources.py", "errors.py"]
     paths = [here / n for n in names] + sorted((here.parent / "grammar").glob("*.lark"))
     digest = hashlib.sha256(str(FORMAT_VERSION).encode())
     for path in paths:
@@ -150,16 +152,32 @@ class Cache:
         return _written(entry, _MAGIC + _digest(files) + crc + payload)
 
 
-def load_document(directory: Path, content: bytes) -> Any | None:
+def load_document(directory: Path, content: bytes) -> dict[str, Any] | None:
     """The parsed form of a document (a fleet file) stored for ``content``, or None.
-    Keyed by a digest of the content itself and the Python version (tomllib's)."""
+
+    Keyed by a digest of the content itself and the Python version (tomllib's).
+    An entry is used only if its magic, its CRC-32 and its key match and it
+    decodes to TOML's plain data (a table of strings, numbers, booleans,
+    arrays and tables); anything else is a miss, never an error.
+    """
     entry, key = _document_entry(directory, content)
     try:
         data = entry.read_bytes()
-        stored_key, value = marshal.loads(data)
-    except Exception:  # missing or damaged: a miss
+    except OSError:
         return None
-    if stored_key != key:
+    if data[: len(_DOC_MAGIC)] != _DOC_MAGIC:
+        return None
+    payload = memoryview(data)[_DOC_HEADER:]
+    if zlib.crc32(payload) != int.from_bytes(data[_DOC_HEADER - 4 : _DOC_HEADER], "big"):
+        return None
+    try:
+        stored = marshal.loads(payload)
+    except Exception:  # a damaged entry can fail in any way: a miss
+        return None
+    if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key):
+        return None
+    value = stored[1]
+    if type(value) is not dict or not _plain_toml(value):
         return None
     cachedir.touch(entry)
     return value
@@ -169,10 +187,37 @@ def store_document(directory: Path, content: bytes, value: Any) -> bool:
     """Store ``value`` (plain data: what marshal can write) for ``content``."""
     entry, key = _document_entry(directory, content)
     try:
-        data = marshal.dumps((key, value))
+        payload = marshal.dumps((key, value))
     except ValueError:  # e.g. TOML dates: no cache for this document
         return False
-    return _written(entry, data)
+    crc = zlib.crc32(payload).to_bytes(4, "big")
+    return _written(entry, _DOC_MAGIC + crc + payload)
+
+
+#: What a TOML document holds once parsed (dates are never stored: marshal refuses them).
+_TOML_SCALARS = frozenset({str, int, float, bool})
+
+
+def _plain_toml(value: dict[str, Any]) -> bool:
+    """True if ``value`` is made only of what tomllib returns: tables with
+    string keys, arrays, strings, numbers and booleans. Without recursion
+    (the stored form of a valid entry is never deeper than resolver.limits
+    allows, but a damaged one could be)."""
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if type(item) is dict:
+            if not set(map(type, item)) <= {str}:
+                return False
+            item = list(item.values())
+        elif type(item) is not list:
+            return False
+        kinds = set(map(type, item))
+        if not kinds <= _TOML_SCALARS:
+            if not kinds <= _TOML_SCALARS | {dict, list}:
+                return False
+            pending.extend(v for v in item if type(v) is dict or type(v) is list)
+    return True
 
 
 def _document_entry(directory: Path, content: bytes) -> tuple[Path, bytes]:
@@ -197,10 +242,13 @@ def _written(entry: Path, data: bytes) -> bool:
 
 
 def _write_atomic(path: Path, data: bytes) -> bool:
-    """Write via a temporary file and ``os.replace``: readers see old or new, never half."""
+    """Write via a temporary file and ``os.replace``: readers see old or new,
+    never half (resolver.atomic, which also removes the temp files of killed
+    runs). False if it could not be written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        remove_stale(path)
+        fd, tmp = temp_beside(path)
     except OSError:
         return False
     try:
@@ -211,6 +259,10 @@ def _write_atomic(path: Path, data: bytes) -> bool:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         return False
+    except BaseException:  # an interrupt or --timeout's alarm: no temp file left behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return True
 
 
