@@ -28,6 +28,7 @@ __all__ = [
     "parse_fmri",
     "parse_version",
     "parse_version_pattern",
+    "version_key",
 ]
 
 #: The stem of a parent dependency that means "this very package".
@@ -148,8 +149,13 @@ def parse_version(text: str) -> Version:
     branch = _dot_sequence(branch_t, "branch") if branch_t is not None else None
     if ts is not None:
         _check_timestamp(ts)
-    key = (release, branch is not None, branch or (), ts is not None, ts or "")
-    return Version(text.strip(), release, build, branch, ts, key)
+    return Version(text.strip(), release, build, branch, ts, version_key(release, branch, ts))
+
+
+def version_key(release: DotSeq, branch: DotSeq | None, timestamp: str | None) -> tuple[Any, ...]:
+    """What versions are ordered by: release, then branch, then timestamp;
+    an absent branch or timestamp below any present one."""
+    return (release, branch is not None, branch or (), timestamp is not None, timestamp or "")
 
 
 @dataclass(frozen=True, slots=True)
