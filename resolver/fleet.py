@@ -84,6 +84,7 @@ class _TomlLines:
         self.tables: dict[TableId, int] = {}
         self.keys: dict[tuple[TableId, str], tuple[int, int]] = {}
         self._header_lines: list[int] = []
+        self._cursor: dict[tuple[TableId, str], int] = {}  # where value() last found a needle
         self._scan()
 
     def _scan(self) -> None:
@@ -123,15 +124,22 @@ class _TomlLines:
         return self.keys.get((table, key))
 
     def value(self, table: TableId, key: str, needle: str) -> tuple[int, int] | None:
-        """The first place at or after ``key`` (and before the next table) holding ``needle``."""
+        """The first place at or after ``key`` (and before the next table) holding ``needle``.
+
+        The search starts where the last one for this key found its needle
+        (then wraps around): an array's bad items are asked for in order, so
+        thousands of them are found in one pass over the table, not one each.
+        """
         start = self.key(table, key)
         if start is None:
             return None
         nxt = bisect.bisect_right(self._header_lines, start[0])
         end = self._header_lines[nxt] - 1 if nxt < len(self._header_lines) else len(self.lines)
-        for number in range(start[0], end + 1):
+        resume = min(max(self._cursor.get((table, key), start[0]), start[0]), end)
+        for number in (*range(resume, end + 1), *range(start[0], resume)):
             col = self.lines[number - 1].find(needle)
             if col >= 0:
+                self._cursor[(table, key)] = number
                 return number, col + 1
         return None
 

@@ -291,6 +291,9 @@ def _repository_prefix(root: Path) -> str | None:
     config = configparser.RawConfigParser()
     try:
         config.read_string(read_text(path), str(path))
+    except configparser.MissingSectionHeaderError as err:  # a ParsingError without .errors
+        where = Location(str(path), err.lineno)
+        raise InputError("not a valid pkg5.repository file: no [section] header first", where) from None
     except configparser.ParsingError as err:
         line = err.errors[0][0] if err.errors else None
         raise InputError("not a valid pkg5.repository file", Location(str(path), line)) from None
