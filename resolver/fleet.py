@@ -478,22 +478,28 @@ class _Reader:
         return tuple(fmri for _, fmri in out.values())
 
     def frozen(self, table: _Table) -> tuple[str, ...]:
-        """``stem@version`` patterns (pkg freeze): each must be a legal pattern."""
-        return self.patterns(table, "frozen")
+        """``stem[@version]`` patterns (pkg freeze): legal patterns whose version,
+        if written, is a version (no wildcard, not ``latest``)."""
+        return self.patterns(table, "frozen", exact=True)
 
     def avoid(self, table: _Table) -> tuple[str, ...]:
         """Package patterns (pkg avoid): each must be a legal pattern."""
         return self.patterns(table, "avoid")
 
-    def patterns(self, table: _Table, key: str) -> tuple[str, ...]:
+    def patterns(self, table: _Table, key: str, exact: bool = False) -> tuple[str, ...]:
         """An array of pkg(1) package patterns, each checked here, where its
-        line is known (the planner parses them again and must not fail)."""
+        line is known (the planner parses them again and must not fail).
+        ``exact``: a version part may not be a wildcard."""
         out: list[str] = []
         for i, text in self.strings(table, key):
             try:
-                parse_pattern(text)
+                pattern = parse_pattern(text)
             except InputError as err:
                 self.error(table, key, err.reason, needle=text, item=f" [{i}]")
+                continue
+            if exact and pattern.version is not None and pattern.version.as_version() is None:
+                message = f"'{text}': a freeze names a version, not a wildcard or 'latest'"
+                self.error(table, key, message, needle=text, item=f" [{i}]")
                 continue
             out.append(text)
         return tuple(out)
