@@ -1067,7 +1067,12 @@ def replay(seed: int, keep: str | None) -> Outcome:
     directory.mkdir(parents=True, exist_ok=True)
     print(f"seed {seed}: {case.kind}; {'; '.join(case.mutations)}")
     print("argv:", case.command(directory))
-    outcome = run_case(case, directory)
+    here = os.getcwd()
+    os.chdir(directory)  # as in a worker: relative paths stay in the case
+    try:
+        outcome = run_case(case, directory)
+    finally:
+        os.chdir(here)
     waived = f" (not judged: {outcome.waived})" if outcome.waived else ""
     print(f"exit {outcome.code} in {outcome.seconds:.2f} s; problems: {outcome.problems or 'none'}{waived}")
     if not keep:
