@@ -22,11 +22,10 @@ a hang. Command line::
     python -m tests.fuzz --count 100000 --jobs 2        # `make fuzz`
     python -m tests.fuzz --replay 1234 --keep /tmp/case  # one case, in the foreground
 
-Two known findings belong to open items owned by others (issue 14's items
-6 and 8); cases that show them are run and counted, not judged, until the
-fixes land (``WAIVERS``): a fleet with a zone whose parent is another zone
-(an input error once issue 10's check lands), and the zone pool's KeyError
-with ``--jobs`` (the lead's).
+A known finding that belongs to an open item owned by someone else is run
+and counted, not judged, until its fix lands (``WAIVERS``): a fleet with a
+zone whose parent is another zone (issue 14's item 6, an input error once
+issue 10's check lands).
 """
 
 from __future__ import annotations
@@ -928,17 +927,10 @@ def _nested_zones(outcome: Outcome, argv: Sequence[str], directory: Path) -> boo
     return any(parents.get(p) is not None for p in parents.values() if isinstance(p, str))
 
 
-def _zone_pool_key_error(outcome: Outcome, argv: Sequence[str], directory: Path) -> bool:
-    """The zone pool's KeyError (unpacking a zone's selection), with --jobs."""
-    text = "\n".join(outcome.problems)
-    return "--jobs" in argv and re.search(r"internal error: KeyError: \d+\b", text) is not None
-
-
 #: (reason, applies to a case with findings): known, open and someone else's.
 #: Remove an entry once its fix is on main; the long run then judges those cases.
 WAIVERS: tuple[tuple[str, Callable[[Outcome, Sequence[str], Path], bool]], ...] = (
     ("a zone whose parent is a zone (item 6: issue 10's check)", _nested_zones),
-    ("the zone pool's KeyError with --jobs (item 8: the lead's)", _zone_pool_key_error),
 )
 
 
