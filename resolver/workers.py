@@ -81,7 +81,6 @@ def run_all(
     return _forked(task, count, workers, progress, phase, deadline)
 
 
-
 def _workers(count: int, jobs: int | None) -> int:
     if count < 2 or not can_fork():
         return 1

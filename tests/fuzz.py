@@ -1001,8 +1001,16 @@ class Report:
         return "\n".join(lines)
 
 
-def run(count: int, seed: int = 0, jobs: int = 2, bound: float = BOUND, root: str | None = None) -> Report:
-    """Cases ``seed .. seed + count - 1`` in ``jobs`` worker processes."""
+def run(
+    count: int,
+    seed: int = 0,
+    jobs: int = 2,
+    bound: float = BOUND,
+    root: str | None = None,
+    progress: Callable[[Report], None] | None = None,
+) -> Report:
+    """Cases ``seed .. seed + count - 1`` in ``jobs`` worker processes;
+    ``progress(report)`` after every 1,000th case."""
     report = Report()
     started = time.monotonic()
     context = multiprocessing.get_context("fork")
@@ -1038,6 +1046,9 @@ def run(count: int, seed: int = 0, jobs: int = 2, bound: float = BOUND, root: st
                     continue
                 share.remove(outcome.seed)
                 report.add(outcome)
+                if progress and report.count % 1000 == 0:
+                    report.seconds = time.monotonic() - started
+                    progress(report)
                 live[conn] = (proc, share, time.monotonic())
             for conn, (proc, share, since) in list(live.items()):
                 if share and time.monotonic() - since > bound:
@@ -1072,6 +1083,12 @@ def replay(seed: int, keep: str | None) -> Outcome:
     return outcome
 
 
+def _progress(report: Report) -> None:
+    findings = len(report.findings) + len(report.hangs)
+    line = f"{report.count:,} cases, {report.seconds:,.0f} s, {findings} findings"
+    print(line, file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=1000)
@@ -1083,7 +1100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     if ns.replay is not None:
         return 1 if replay(ns.replay, ns.keep).problems else 0
-    report = run(ns.count, ns.seed, ns.jobs, ns.bound)
+    report = run(ns.count, ns.seed, ns.jobs, ns.bound, progress=_progress)
     print(report.text())
     return 1 if report.findings or report.hangs else 0
 
