@@ -12,6 +12,7 @@ import json
 import marshal
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -36,12 +37,26 @@ if TYPE_CHECKING:
     from conftest import RunCli
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = ROOT / "tests" / "fixtures" / "fleets" / "host.toml"  # a directory, a repository and a catalog/1
+FIXTURES = ROOT / "tests" / "fixtures"
 DEMO = ROOT / "manifests" / "demo-fleet.toml"
 
 
-def plan_json(run_cli: RunCli, *extra: str) -> str:
-    run = run_cli("update", "-r", "--fleet", str(HOST), "--format", "json", *extra)
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture host (a directory, a repository and a catalog/1 source),
+    copied with old modification times: the catalog cache does not store
+    sources changed in the last 2 seconds, and these tests need its entries."""
+    root = tmp_path_factory.mktemp("host")
+    for name in ("dir", "repo", "catalog1", "fleets"):
+        shutil.copytree(FIXTURES / name, root / name)
+    old = time.time() - 86400
+    for path in root.rglob("*"):
+        os.utime(path, (old, old))
+    return root / "fleets" / "host.toml"
+
+
+def plan_json(run_cli: RunCli, host: Path, *extra: str) -> str:
+    run = run_cli("update", "-r", "--fleet", str(host), "--format", "json", *extra)
     assert run.code == 0, run.err
     return run.out
 
@@ -81,10 +96,10 @@ def temp_files(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name.endswith((".tmp", ".part")))
 
 
-def test_kill_during_output_keeps_the_old_file(run_cli: RunCli, tmp_path: Path) -> None:
+def test_kill_during_output_keeps_the_old_file(run_cli: RunCli, host: Path, tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
     out.write_text("previous plan\n")
-    argv = ["update", "-r", "--fleet", str(HOST), "--no-cache", "--format", "json", "-o", str(out)]
+    argv = ["update", "-r", "--fleet", str(host), "--no-cache", "--format", "json", "-o", str(out)]
     done = child(KILLED_AT_RENAME, "plan.json", *argv)
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert out.read_text() == "previous plan\n"  # never half-written
@@ -124,28 +139,28 @@ def test_kill_at_random_moments_never_leaves_half_a_plan(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("entry", [".zsc", ".zsd"], ids=["catalog-entry", "fleet-entry"])
-def test_kill_during_a_cache_write(run_cli: RunCli, tmp_path: Path, entry: str) -> None:
+def test_kill_during_a_cache_write(run_cli: RunCli, host: Path, tmp_path: Path, entry: str) -> None:
     cache = tmp_path / "cache"
-    expected = plan_json(run_cli, "--no-cache")
-    argv = ["update", "-r", "--fleet", str(HOST), "--cache-dir", str(cache), "--format", "json"]
+    expected = plan_json(run_cli, host, "--no-cache")
+    argv = ["update", "-r", "--fleet", str(host), "--cache-dir", str(cache), "--format", "json"]
     done = child(KILLED_AT_RENAME, entry, *argv)
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert temp_files(cache)  # the killed write's temp file, never an entry
     assert not list(cache.glob(f"*{entry}"))
-    assert plan_json(run_cli, "--cache-dir", str(cache)) == expected
+    assert plan_json(run_cli, host, "--cache-dir", str(cache)) == expected
     assert temp_files(cache) == [] and list(cache.glob(f"*{entry}"))
-    assert plan_json(run_cli, "--cache-dir", str(cache)) == expected  # and from the entry written
+    assert plan_json(run_cli, host, "--cache-dir", str(cache)) == expected  # and from the entry written
 
 
 # ---------------------------------------------------------------------------
 # Damaged cache entries: bit flips, truncation, garbage, tampering past the CRC
 
 
-def cached(run_cli: RunCli, tmp_path: Path) -> tuple[Path, str, dict[Path, bytes]]:
+def cached(run_cli: RunCli, host: Path, tmp_path: Path) -> tuple[Path, str, dict[Path, bytes]]:
     """A cache filled by one run, the run's JSON, and the entries' bytes."""
     cache = tmp_path / "cache"
-    expected = plan_json(run_cli, "--cache-dir", str(cache))
-    assert plan_json(run_cli, "--no-cache") == expected
+    expected = plan_json(run_cli, host, "--cache-dir", str(cache))
+    assert plan_json(run_cli, host, "--no-cache") == expected
     entries = {p: p.read_bytes() for p in sorted(cache.iterdir()) if p.suffix in (".zsc", ".zsd")}
     assert {p.suffix for p in entries} == {".zsc", ".zsd"}
     return cache, expected, entries
@@ -172,17 +187,17 @@ def damages(data: bytes, head: int) -> dict[str, bytes]:
     return out
 
 
-def test_damaged_entries_are_misses(run_cli: RunCli, tmp_path: Path) -> None:
+def test_damaged_entries_are_misses(run_cli: RunCli, host: Path, tmp_path: Path) -> None:
     """Any accidental damage of any entry: the same plan as without a cache,
     and the entry is written again whole."""
-    cache, expected, entries = cached(run_cli, tmp_path)
+    cache, expected, entries = cached(run_cli, host, tmp_path)
     tried = 0
     for path, data in entries.items():
         for name, damaged in damages(data, header(path)).items():
             for other, good in entries.items():
                 other.write_bytes(good)
             path.write_bytes(damaged)
-            assert plan_json(run_cli, "--cache-dir", str(cache)) == expected, (path.name, name)
+            assert plan_json(run_cli, host, "--cache-dir", str(cache)) == expected, (path.name, name)
             assert path.read_bytes() == data, (path.name, name)  # written again, whole
             tried += 1
     assert tried > 40
@@ -195,9 +210,11 @@ def recrc(path: Path, data: bytes) -> bytes:
     return data[: head - 4] + crc + data[head:]
 
 
-def test_entries_of_the_wrong_shape_are_misses_even_with_a_good_crc(run_cli: RunCli, tmp_path: Path) -> None:
+def test_entries_of_the_wrong_shape_are_misses_even_with_a_good_crc(
+    run_cli: RunCli, host: Path, tmp_path: Path
+) -> None:
     """Forged past the CRC, with values of the wrong type: a miss, the same plan."""
-    cache, expected, entries = cached(run_cli, tmp_path)
+    cache, expected, entries = cached(run_cli, host, tmp_path)
     for path, data in entries.items():
         head = header(path)
         loaded = marshal.loads(data[head:])
@@ -214,16 +231,18 @@ def test_entries_of_the_wrong_shape_are_misses_even_with_a_good_crc(run_cli: Run
             for other, good in entries.items():
                 other.write_bytes(good)
             path.write_bytes(recrc(path, data[:head] + marshal.dumps(value)))
-            assert plan_json(run_cli, "--cache-dir", str(cache)) == expected, (path.name, value)
+            assert plan_json(run_cli, host, "--cache-dir", str(cache)) == expected, (path.name, value)
 
 
-def test_tampering_past_the_crc_is_never_an_internal_error(run_cli: RunCli, tmp_path: Path) -> None:
+def test_tampering_past_the_crc_is_never_an_internal_error(
+    run_cli: RunCli, host: Path, tmp_path: Path
+) -> None:
     """Random bytes changed and the CRC recomputed: an entry that still decodes
     to the right shapes is trusted (a forged entry can say anything; see the
     README), but nothing it holds makes a bug: the run plans or fails cleanly."""
     import random
 
-    cache, _, entries = cached(run_cli, tmp_path)
+    cache, _, entries = cached(run_cli, host, tmp_path)
     rnd = random.Random(14)
     for trial in range(30):
         for other, good in entries.items():
@@ -233,7 +252,7 @@ def test_tampering_past_the_crc_is_never_an_internal_error(run_cli: RunCli, tmp_
         for _ in range(rnd.choice((1, 2, 4))):
             data[rnd.randrange(header(path), len(data))] = rnd.randrange(256)
         path.write_bytes(recrc(path, bytes(data)))
-        run = run_cli("update", "-r", "--fleet", str(HOST), "--format", "json", "--cache-dir", str(cache))
+        run = run_cli("update", "-r", "--fleet", str(host), "--format", "json", "--cache-dir", str(cache))
         assert run.code in (0, 1, 4), (trial, run.code, run.err)
         assert all(e["kind"] != "internal" for e in json.loads(run.out)["errors"]), (trial, run.out)
 
@@ -294,33 +313,33 @@ def test_parse_workers_check_the_deadline_themselves(cold_source: Path) -> None:
 # -o onto special files
 
 
-def test_output_through_a_symbolic_link(run_cli: RunCli, tmp_path: Path) -> None:
+def test_output_through_a_symbolic_link(run_cli: RunCli, host: Path, tmp_path: Path) -> None:
     """A link is followed: its target is replaced atomically, the link stays."""
     (tmp_path / "plans").mkdir()
     target = tmp_path / "plans" / "current.json"
     target.write_text("old\n")
     link = tmp_path / "plan.json"
     link.symlink_to(target)
-    run = run_cli("update", "-r", "--fleet", str(HOST), "--no-cache", "--format", "json", "-o", str(link))
+    run = run_cli("update", "-r", "--fleet", str(host), "--no-cache", "--format", "json", "-o", str(link))
     assert run.code == 0, run.err
     assert link.is_symlink() and json.loads(target.read_text())["outcome"] == "ok"
 
 
-def test_output_onto_a_dangling_link_is_refused(run_cli: RunCli, tmp_path: Path) -> None:
+def test_output_onto_a_dangling_link_is_refused(run_cli: RunCli, host: Path, tmp_path: Path) -> None:
     link = tmp_path / "plan.json"
     link.symlink_to(tmp_path / "elsewhere" / "x.json")
-    run = run_cli("update", "-r", "--fleet", str(HOST), "--no-cache", "-o", str(link))
+    run = run_cli("update", "-r", "--fleet", str(host), "--no-cache", "-o", str(link))
     assert run.code == 1 and "a symbolic link to a file that does not exist" in run.err
     assert link.is_symlink() and not (tmp_path / "elsewhere").exists()
 
 
-def test_output_into_a_fifo_is_written_through(run_cli: RunCli, tmp_path: Path) -> None:
+def test_output_into_a_fifo_is_written_through(run_cli: RunCli, host: Path, tmp_path: Path) -> None:
     fifo = tmp_path / "plan.fifo"
     os.mkfifo(fifo)
     got: list[bytes] = []
     reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
     reader.start()
-    run = run_cli("update", "-r", "--fleet", str(HOST), "--no-cache", "--format", "json", "-o", str(fifo))
+    run = run_cli("update", "-r", "--fleet", str(host), "--no-cache", "--format", "json", "-o", str(fifo))
     reader.join(30)
     assert run.code == 0 and json.loads(got[0])["outcome"] == "ok"
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
@@ -334,16 +353,20 @@ def _device(path: Path, kind: int, major: int, minor: int) -> Path:
     return path
 
 
-def test_output_onto_a_character_device_is_written_through(run_cli: RunCli, tmp_path: Path) -> None:
+def test_output_onto_a_character_device_is_written_through(
+    run_cli: RunCli, host: Path, tmp_path: Path
+) -> None:
     """A null device of our own (1, 3 is /dev/null): written to, not replaced."""
     null = _device(tmp_path / "null", stat.S_IFCHR, 1, 3)
-    run = run_cli("update", "-r", "--fleet", str(HOST), "--no-cache", "-o", str(null))
+    run = run_cli("update", "-r", "--fleet", str(host), "--no-cache", "-o", str(null))
     assert run.code == 0, run.err
     assert stat.S_ISCHR(null.lstat().st_mode)
 
 
 @pytest.mark.parametrize("kind", ["directory", "block device", "socket"])
-def test_output_onto_what_is_not_a_file_is_refused(run_cli: RunCli, tmp_path: Path, kind: str) -> None:
+def test_output_onto_what_is_not_a_file_is_refused(
+    run_cli: RunCli, host: Path, tmp_path: Path, kind: str
+) -> None:
     target = tmp_path / "target"
     if kind == "directory":
         target.mkdir()
@@ -353,7 +376,7 @@ def test_output_onto_what_is_not_a_file_is_refused(run_cli: RunCli, tmp_path: Pa
         server = socket.socket(socket.AF_UNIX)
         server.bind(str(target))
     before = target.lstat()
-    run = run_cli("update", "-r", "--fleet", str(HOST), "--no-cache", "-o", str(target))
+    run = run_cli("update", "-r", "--fleet", str(host), "--no-cache", "-o", str(target))
     assert run.code == 1 and f"cannot write {target}: a {kind}, not a file" in run.err
     after = target.lstat()
     assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
