@@ -62,7 +62,7 @@ def test_fuzz_judges_what_it_must() -> None:
 # Byte-identical output whatever the order of the input
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.toml"))
-_LINE = re.compile(r"fleet\.toml:\d+(?::\d+)?|#\d+ ")
+_LINE = re.compile(r"fleet\.toml:\d+(?::\d+)?|#\d+ |m\d+\.p5m")
 
 
 def _shuffled(fleet: dict[str, Any], rnd: random.Random) -> dict[str, Any]:
@@ -75,8 +75,19 @@ def _shuffled(fleet: dict[str, Any], rnd: random.Random) -> dict[str, Any]:
     return fleet
 
 
+def _as_files(fleet: dict[str, Any], directory: Path, names: list[int]) -> dict[str, Any]:
+    """The fleet with its [[manifest]] tables as files of a directory source
+    (manifest i in file m{names[i]}.p5m: the order files are read in)."""
+    fleet = json.loads(json.dumps(fleet))
+    (directory / "pkgs").mkdir(parents=True)
+    for i, manifest in enumerate(fleet.pop("manifest", [])):
+        (directory / "pkgs" / f"m{names[i]}.p5m").write_text(manifest["text"], encoding="utf-8")
+    fleet["source"] = [{"path": "pkgs", "publisher": "test"}]
+    return fleet
+
+
 def _run(run_cli: RunCli, directory: Path, fleet: dict[str, Any], argv: tuple[str, ...]) -> str:
-    directory.mkdir()
+    directory.mkdir(exist_ok=True)
     (directory / "fleet.toml").write_text(tomli_w.dumps(fleet), encoding="utf-8")
     run = run_cli(*argv, "--fleet", str(directory / "fleet.toml"), "--format", "json", "--no-cache")
     assert run.out, run.err
@@ -85,14 +96,21 @@ def _run(run_cli: RunCli, directory: Path, fleet: dict[str, Any], argv: tuple[st
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(SCENARIOS), rnd=st.randoms(use_true_random=False))
+@given(path=st.sampled_from(SCENARIOS), rnd=st.randoms(use_true_random=False), files=st.booleans())
 def test_shuffled_input_gives_byte_identical_output(
-    run_cli: RunCli, tmp_path_factory: pytest.TempPathFactory, path: Path, rnd: random.Random
+    run_cli: RunCli, tmp_path_factory: pytest.TempPathFactory, path: Path, rnd: random.Random, files: bool
 ) -> None:
-    """Shuffling [[image]] tables, installed lists and [[manifest]] tables
-    changes no byte of the JSON (order, plans, held-back reasons, explanations)."""
+    """Shuffling [[image]] tables, installed lists and [[manifest]] tables (or,
+    with ``files``, the order in which a directory source's manifest files are
+    read) changes no byte of the JSON: order, plans, held-back reasons,
+    explanations."""
     scenario = fuzz._scenario(path)
     base = tmp_path_factory.mktemp("shuffle")
-    want = _run(run_cli, base / "a", scenario.fleet, scenario.argv)
-    got = _run(run_cli, base / "b", _shuffled(scenario.fleet, rnd), scenario.argv)
+    fleet, shuffled = scenario.fleet, _shuffled(scenario.fleet, rnd)
+    if files:
+        count = len(scenario.fleet.get("manifest", []))
+        fleet = _as_files(fleet, base / "a", list(range(count)))
+        shuffled = _as_files(shuffled, base / "b", rnd.sample(range(count), count))
+    want = _run(run_cli, base / "a", fleet, scenario.argv)
+    got = _run(run_cli, base / "b", shuffled, scenario.argv)
     assert got == want, path.name
