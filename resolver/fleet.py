@@ -660,18 +660,18 @@ def read_text(path: str | Path) -> str:
     """A UTF-8 text file's content, or an InputError saying why it cannot be read.
 
     Only a regular file is read: a FIFO would block until a writer comes, a
-    device might never end. The file is opened without blocking and checked
-    on its open descriptor (no race with a rename).
+    device might never end (and opening some has effects of its own). What
+    the path names is checked before it is opened, then again on the open
+    descriptor, which is opened without blocking (no race with a rename).
     """
     name = str(path)
     problem = bad_path(name)
     if problem:
         raise InputError(f"cannot read: the path {problem}", Location(name.replace("\0", "\\0")))
     try:
+        _regular(os.stat(name).st_mode, name)
         with open(os.open(name, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
-            mode = os.fstat(stream.fileno()).st_mode
-            if not stat.S_ISREG(mode):
-                raise InputError(f"cannot read: not a regular file ({file_kind(mode)})", Location(name))
+            _regular(os.fstat(stream.fileno()).st_mode, name)
             data = stream.read()
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror or err}", Location(name)) from None
@@ -681,6 +681,11 @@ def read_text(path: str | Path) -> str:
         line = data.count(b"\n", 0, err.start) + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         raise InputError("not valid UTF-8", Location(str(path), line, column)) from None
+
+
+def _regular(mode: int, name: str) -> None:
+    if not stat.S_ISREG(mode):
+        raise InputError(f"cannot read: not a regular file ({file_kind(mode)})", Location(name))
 
 
 def load_fleet(

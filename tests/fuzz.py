@@ -1013,6 +1013,7 @@ def run(
     ``progress(report)`` after every 1,000th case."""
     report = Report()
     started = time.monotonic()
+    _warm()
     context = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="zonesolve-fuzz-", dir=root) as scratch:
         pending = list(range(seed, seed + count))
@@ -1061,6 +1062,17 @@ def run(
                     start()
     report.seconds = time.monotonic() - started
     return report
+
+
+def _warm() -> None:
+    """Import zonesolve and build its parsers once, in the parent: every
+    worker forked from it starts with them (and with the same code, even if
+    the files change during a long run)."""
+    import resolver.cli  # noqa: F401
+    from resolver.manifest import _fast_path
+
+    _fast_path()
+    corpus()
 
 
 def replay(seed: int, keep: str | None) -> Outcome:
