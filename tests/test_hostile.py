@@ -192,6 +192,24 @@ def test_item7_unrepairable_zone_names_the_zone_and_the_dependency(run_cli: RunC
 
 
 # ---------------------------------------------------------------------------
+# 8. The zone pool on a small fleet (fixed on main by the lead; the fuzzer's case)
+
+
+def test_item8_zone_pool_on_a_small_fleet(run_cli: RunCli, tmp_path: Path) -> None:
+    """Two zones, --jobs 2, a package with no dependencies: was KeyError in the
+    zone pool (fuzz seed 107643, before e05d340)."""
+    text = inline("set name=pkg.fmri value=pkg://test/app@1.0\n") + GLOBAL
+    for zone in ("z1", "z2"):
+        text += f'[[image]]\nname = "{zone}"\nparent = "global"\nbrand = "lipkg"\npublishers = ["test"]\n'
+    text = text.replace('name = "z1"\nparent = "global"\nbrand = "lipkg"\npublishers = ["test"]\n',
+                        'name = "z1"\nparent = "global"\nbrand = "lipkg"\npublishers = ["test"]\n'
+                        'installed = ["pkg://test/app@1.0"]\n')  # fmt: skip
+    fleet = fleet_with(tmp_path, text)
+    run = run_cli("update", "--jobs", "2", "--fleet", str(fleet), "--no-cache", "--format", "json")
+    assert run.code == 4, run.out
+
+
+# ---------------------------------------------------------------------------
 # 9. lint on a FIFO, lint ""
 
 
