@@ -21,11 +21,6 @@ a hang. Command line::
 
     python -m tests.fuzz --count 100000 --jobs 2        # `make fuzz`
     python -m tests.fuzz --replay 1234 --keep /tmp/case  # one case, in the foreground
-
-A known finding that belongs to an open item owned by someone else is run
-and counted, not judged, until its fix lands (``WAIVERS``): a fleet with a
-zone whose parent is another zone (issue 14's item 6, an input error once
-issue 10's check lands).
 """
 
 from __future__ import annotations
@@ -808,7 +803,6 @@ class Outcome:
     code: int | None
     seconds: float
     problems: list[str] = field(default_factory=list)
-    waived: str | None = None
     errors: tuple[str, ...] = ()  # the JSON errors' kinds
 
 
@@ -852,11 +846,6 @@ def run_case(case: Case, directory: Path) -> Outcome:
     seconds = time.monotonic() - started
     outcome = Outcome(case.seed, case.kind, code, seconds, errors=_error_kinds(out.getvalue()))
     outcome.problems = problems + judge(code, out.getvalue(), err.getvalue(), argv, directory)
-    if outcome.problems:
-        for reason, applies in WAIVERS:
-            if applies(outcome, argv, directory):
-                outcome.waived, outcome.problems = reason, []
-                break
     return outcome
 
 
@@ -916,24 +905,6 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= 400 else text[:300] + " ... " + text[-100:]
 
 
-def _nested_zones(outcome: Outcome, argv: Sequence[str], directory: Path) -> bool:
-    """True if the case's fleet file has a zone whose parent is a zone."""
-    try:
-        data = tomllib.loads((directory / "fleet.toml").read_text(encoding="utf-8"))
-        images = [i for i in data.get("image", []) if isinstance(i, dict)]
-    except (OSError, ValueError, RecursionError, AttributeError, TypeError):
-        return False
-    parents = {i.get("name"): i.get("parent") for i in images if isinstance(i.get("name"), str)}
-    return any(parents.get(p) is not None for p in parents.values() if isinstance(p, str))
-
-
-#: (reason, applies to a case with findings): known, open and someone else's.
-#: Remove an entry once its fix is on main; the long run then judges those cases.
-WAIVERS: tuple[tuple[str, Callable[[Outcome, Sequence[str], Path], bool]], ...] = (
-    ("a zone whose parent is a zone (item 6: issue 10's check)", _nested_zones),
-)
-
-
 # ---------------------------------------------------------------------------
 # Workers and the watch over them
 
@@ -965,7 +936,6 @@ class Report:
     errors: Counter[str] = field(default_factory=Counter)
     findings: list[Outcome] = field(default_factory=list)
     hangs: list[int] = field(default_factory=list)
-    waived: Counter[str] = field(default_factory=Counter)
     slowest: tuple[float, int] = (0.0, -1)
 
     @property
@@ -978,8 +948,6 @@ class Report:
         self.statuses[str(outcome.code)] += 1
         self.errors.update(outcome.errors)
         self.slowest = max(self.slowest, (outcome.seconds, outcome.seed))
-        if outcome.waived:
-            self.waived[outcome.waived] += 1
         if outcome.problems:
             self.findings.append(outcome)
 
@@ -993,7 +961,6 @@ class Report:
             "JSON error kinds: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(self.errors.items())),
             f"slowest case: {self.slowest[0]:.2f} s (seed {self.slowest[1]})",
         ]
-        lines += [f"not judged: {k}: {v:,}" for k, v in sorted(self.waived.items())]
         lines += [f"hang: seed {seed}" for seed in self.hangs]
         for finding in self.findings[:50]:
             lines.append(f"seed {finding.seed} ({finding.kind}, exit {finding.code}):")
@@ -1088,8 +1055,7 @@ def replay(seed: int, keep: str | None) -> Outcome:
         outcome = run_case(case, directory)
     finally:
         os.chdir(here)
-    waived = f" (not judged: {outcome.waived})" if outcome.waived else ""
-    print(f"exit {outcome.code} in {outcome.seconds:.2f} s; problems: {outcome.problems or 'none'}{waived}")
+    print(f"exit {outcome.code} in {outcome.seconds:.2f} s; problems: {outcome.problems or 'none'}")
     if not keep:
         shutil.rmtree(directory, ignore_errors=True)
     return outcome
