@@ -49,6 +49,8 @@ from typing import Any
 
 import tomli_w
 
+from resolver.fleet import SCENARIO_KEYS
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "tests" / "scenarios"
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -61,9 +63,9 @@ BOUND = 30.0
 #: Cases a worker runs before it is replaced (each run leaves frozen objects).
 RECYCLE = 400
 
-SCENARIO_KEYS = ("name", "about", "source", "mode", "operation", "expect")
 BUG_HINT = "this is a bug in zonesolve"
 _INTERNAL = re.compile(r"(?m)^internal error")  # how render.errors_text labels one
+_RELATIVE = re.compile(r"([^/\s:][^\s:]*):\d+[:\s]")  # "fleet.toml:3:1: ..."
 
 # ---------------------------------------------------------------------------
 # What cases are made of
@@ -111,7 +113,8 @@ def _scenario(path: Path) -> Scenario:
     argv = [op["verb"], *op.get("args", []), "--image", op.get("image", "global")]
     argv += ["-r"] if op.get("recursive") else []
     argv += ["-G"] if op.get("global_only") else []
-    argv += ["--parent-first"] if data.get("mode") == "parent-first" else []
+    modes = data.get("modes", [data.get("mode", "joint")])
+    argv += ["--parent-first"] if modes[0] == "parent-first" else []
     fleet = {key: value for key, value in data.items() if key not in SCENARIO_KEYS}
     return Scenario(path.stem, fleet, tuple(argv))
 
@@ -857,7 +860,7 @@ def judge(code: int | None, out: str, err: str, argv: Sequence[str], directory: 
     for stream, text in (("stderr", err), ("stdout", out)):
         if "Traceback (most recent call last)" in text or BUG_HINT in text or _INTERNAL.search(text):
             problems.append(f"internal error on {stream}: {_excerpt(text)}")
-    if code == 2 and "usage:" not in err and "error:" not in err:
+    if code == 2 and "usage:" not in err and "error:" not in err and "usage" not in _error_kinds(out):
         problems.append(f"exit 2 without a usage message: {_excerpt(err)}")
     if out.startswith("{"):
         problems += _judge_json(out, argv, directory)
@@ -886,6 +889,9 @@ def located(message: str, argv: Sequence[str], directory: Path) -> bool:
     if str(directory) in message or os.path.realpath(directory) in message:
         return True
     if message.startswith("fleet file not found: "):  # names the path it looked for
+        return True
+    relative = _RELATIVE.match(message)  # a path relative to the run's directory, the case's
+    if relative and (directory / relative.group(1)).exists():
         return True
     words = [a for a in argv if str(directory) not in a]
     return any(repr(w)[:40] in message or (len(w) >= 2 and w[:40] in message) for w in words)
