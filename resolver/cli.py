@@ -1222,7 +1222,7 @@ def _non_negative_int(text: str) -> int:
 def _add_site_options(parser: argparse.ArgumentParser, group: argparse._ArgumentGroup) -> None:
     """The site file and where its hosts are planned."""
     group.add_argument(
-        "--site", default="site.toml", metavar="FILE", help="the site file (default: ./site.toml)"
+        "--site", default="site.toml", type=_path, metavar="FILE", help="the site file (default: ./site.toml)"
     )
     parser.set_defaults(root=None, zones=None)  # a site's hosts are fleet files
     where = parser.add_argument_group("where the hosts are planned")
@@ -1290,11 +1290,12 @@ def run_site(ns: argparse.Namespace) -> int:
 
 def _is_site_file(path: Path) -> bool:
     """True if a .toml file is a site file (it lists [[host]] tables)."""
+    from resolver.fleet import read_text
     from resolver.sitefile import is_site_document
 
-    try:
-        return is_site_document(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
+    try:  # only a regular file is read (a FIFO would block): lint_fleet reports the rest
+        return is_site_document(read_text(path))
+    except InputError:
         return False
 
 

@@ -171,7 +171,7 @@ def _toml_error(err: tomllib.TOMLDecodeError, text: str, path: str) -> InputErro
     return InputError(message, Location(path))
 
 
-def _parse_toml(text: str, path: str) -> dict[str, Any]:
+def parse_toml(text: str, path: str) -> dict[str, Any]:
     """tomllib's reading of ``text``, once the text is within resolver.limits
     (tomllib recurses per nesting level and is quadratic in dotted-key parts)."""
     problem = toml_problem(text)
@@ -642,7 +642,7 @@ def parse_fleet_document(
     content = text.encode() if cache_dir is not None else b""
     data = load_document(cache_dir, content) if cache_dir is not None else None
     if data is None:
-        data = _parse_toml(text, path)
+        data = parse_toml(text, path)
         if cache_dir is not None:
             store_document(cache_dir, content, data)
     reader = _Reader(text, path)

@@ -330,3 +330,23 @@ def test_repository_config_without_a_section(run_cli: RunCli, tmp_path: Path) ->
     fleet = fleet_with(tmp_path, '[[source]]\npath = "repo"\n' + GLOBAL)
     run = run_cli("update", "--fleet", str(fleet), "--no-cache")
     clean_error(run, f"{repo / 'pkg5.repository'}:1: not a valid pkg5.repository file")
+
+
+def test_lint_a_deep_toml_file(run_cli: RunCli, tmp_path: Path) -> None:
+    """lint asks of every .toml whether it is a site file: the same limits apply
+    (that look parsed the TOML without them: RecursionError)."""
+    path = fleet_with(tmp_path, "x = " + "[" * 2000 + "]" * 2000 + "\n")
+    run = run_cli("lint", str(path))
+    assert run.code == 1 and f"{path}:1:69: nested more than 64 levels deep" in run.out
+
+
+def test_site_file_past_the_limits(run_cli: RunCli, tmp_path: Path) -> None:
+    path = fleet_with(tmp_path, "[[host]]\nx = " + "{a = " * 500 + "1" + "}" * 500 + "\n", "site.toml")
+    run = run_cli("site", "update", "--site", str(path), "--workers", "0")
+    clean_error(run, f"{path}:2:325: nested more than 64 levels deep")
+
+
+def test_lint_a_fifo_site_or_fleet_file(run_cli: RunCli, tmp_path: Path) -> None:
+    fifo = _mkfifo(tmp_path / "site.toml")
+    run = lint_within(run_cli, str(fifo))
+    assert run.code == 1 and f"{fifo}: cannot read: not a regular file (a FIFO)" in run.out
