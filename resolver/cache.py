@@ -156,13 +156,13 @@ class Cache:
         return _written(entry, _MAGIC + _digest(files) + crc + payload)
 
 
-def load_document(directory: Path, content: bytes) -> dict[str, Any] | None:
+def load_document(directory: Path, content: bytes) -> Any | None:
     """The parsed form of a document (a fleet file) stored for ``content``, or None.
 
     Keyed by a digest of the content itself and the Python version (tomllib's).
     An entry is used only if its magic, its CRC-32 and its key match and it
-    decodes to TOML's plain data (a table of strings, numbers, booleans,
-    arrays and tables); anything else is a miss, never an error.
+    decodes to TOML's plain data (strings, numbers, booleans, arrays and
+    tables); anything else is a miss, never an error.
     """
     entry, key = _document_entry(directory, content)
     try:
@@ -181,7 +181,7 @@ def load_document(directory: Path, content: bytes) -> dict[str, Any] | None:
     if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key):
         return None
     value = stored[1]
-    if type(value) is not dict or not _plain_toml(value):
+    if not _plain_toml(value):
         return None
     cachedir.touch(entry)
     return value
@@ -202,11 +202,13 @@ def store_document(directory: Path, content: bytes, value: Any) -> bool:
 _TOML_SCALARS = frozenset({str, int, float, bool})
 
 
-def _plain_toml(value: dict[str, Any]) -> bool:
+def _plain_toml(value: Any) -> bool:
     """True if ``value`` is made only of what tomllib returns: tables with
     string keys, arrays, strings, numbers and booleans. Without recursion
     (the stored form of a valid entry is never deeper than resolver.limits
     allows, but a damaged one could be)."""
+    if type(value) in _TOML_SCALARS:
+        return True
     pending: list[Any] = [value]
     while pending:
         item = pending.pop()

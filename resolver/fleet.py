@@ -641,6 +641,8 @@ def parse_fleet_document(
     """
     content = text.encode() if cache_dir is not None else b""
     data = load_document(cache_dir, content) if cache_dir is not None else None
+    if type(data) is not dict:  # a fleet file parses to a table: anything else is no entry of ours
+        data = None
     if data is None:
         data = parse_toml(text, path)
         if cache_dir is not None:
