@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-large bench-site clean
+.PHONY: demo test lint typecheck bench bench-large bench-site fuzz clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+#: The long fuzz profile (tests/fuzz.py): mutated inputs run in-process, one worker per CPU.
+FUZZ_CASES ?= 100000
+FUZZ_SEED ?= 0
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --count $(FUZZ_CASES) --seed $(FUZZ_SEED)
 
 bench: $(STAMP)
 	$(BIN)/pytest bench -q --benchmark-enable --benchmark-only --benchmark-autosave -m "not large"

@@ -59,7 +59,7 @@ def plan(
     try:
         check_publishers(fleet, _checked_images(fleet, here))
         if op.verb is Verb.AUDIT:
-            return audit(fleet, catalog, op, before)
+            return audit(fleet, catalog, op, before, index)
         requests = _requests(fleet, catalog, index, op, here)
         solver = FleetSolver(fleet, catalog, index, op, requests, deadline, jobs, progress)
         fleet_plan = solver.plan(here, explain)
@@ -106,8 +106,9 @@ def _checked_images(fleet: Fleet, here: Image) -> list[Image]:
 
 
 def _order(fleet: Fleet) -> list[str]:
-    gz = fleet.global_zone
-    return [gz.name, *(i.name for i in fleet.images if not i.is_global)]
+    """The order to apply the images' changes in: the global zone, then the
+    zones by name (canonical: the order of [[image]] tables changes no byte)."""
+    return [fleet.global_zone.name, *sorted(i.name for i in fleet.images if not i.is_global)]
 
 
 def _image_plan(
@@ -143,8 +144,21 @@ def _failed(
     return Result(op, Outcome.FAIL, images, _order(fleet), [err])
 
 
-def audit(fleet: Fleet, catalog: Catalog, op: Operation, before: dict[str, dict[str, Package]]) -> Result:
-    """Are linked zones in sync with their parents? (pkg audit-linked -a)"""
+def audit(
+    fleet: Fleet,
+    catalog: Catalog,
+    op: Operation,
+    before: dict[str, dict[str, Package]],
+    index: StemIndex | None = None,
+) -> Result:
+    """Are linked zones in sync with their parents? (pkg audit-linked -a)
+
+    A zone also counts as diverged when its own installed set breaks a rule
+    (a required package missing, ...): that is what a sync of the zone
+    (``attach``) would repair or refuse, so audit and attach agree.
+    """
+    index = index if index is not None else StemIndex(catalog.stems())
+    verifier = Verifier(fleet, catalog, index, {}, before, before, {})
     result = Result(op, Outcome.OK)
     result.images = {i.name: _image_plan(i, before[i.name], before[i.name], None) for i in fleet.images}
     result.order = _order(fleet)
@@ -158,6 +172,7 @@ def audit(fleet: Fleet, catalog: Catalog, op: Operation, before: dict[str, dict[
         if zone.parent not in parents:
             parents[zone.parent] = installed_packages(fleet.image(zone.parent), catalog, "audit")
         unmet = _unmet(zone, installed_packages(zone, catalog, "audit"), parents[zone.parent])
+        unmet += _broken(verifier, zone, before)
         result.audit[zone.name] = "diverged" if unmet else "synced"
         if unmet:
             result.audit_details[zone.name] = unmet
@@ -167,6 +182,14 @@ def audit(fleet: Fleet, catalog: Catalog, op: Operation, before: dict[str, dict[
     if result.errors:
         result.outcome = Outcome.FAIL
     return result
+
+
+def _broken(verifier: Verifier, zone: Image, installed: dict[str, dict[str, Package]]) -> list[str]:
+    """The rules a zone's installed set breaks by itself (the verifier's
+    check, without the parent dependencies ``_unmet`` words)."""
+    prefix = f"image {zone.name}: "
+    found = verifier.consistency(zone, installed, parents=False)
+    return sorted(p.removeprefix(prefix) for p in found)
 
 
 def _unmet(zone: Image, mine: dict[str, Package], parent: dict[str, Package]) -> list[str]:

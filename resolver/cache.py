@@ -23,24 +23,28 @@ size and an age, least recently used first (resolver.cachedir).
 from __future__ import annotations
 
 import contextlib
+import enum
 import gc
 import hashlib
 import marshal
 import os
 import sys
-import tempfile
 import time
+import types
+import typing
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from functools import cache
+from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from resolver import cachedir
+from resolver.atomic import remove_stale, temp_beside
 from resolver.errors import Location
-from resolver.fmri import Fmri, Version
+from resolver.fmri import Fmri, Version, version_key
 from resolver.model import Dependency, DepType, Package, Svr4Params
 
 __all__ = [
@@ -60,6 +64,8 @@ __all__ = [
 FORMAT_VERSION = 2  # 2: Package.reboot_needed
 _MAGIC = b"ZSCACHE\x01"
 _HEADER = len(_MAGIC) + 32 + 4  # magic, validation digest, CRC-32 of the payload
+_DOC_MAGIC = b"ZSDOC\x00\x00\x02"
+_DOC_HEADER = len(_DOC_MAGIC) + 4  # magic, CRC-32 of the payload
 #: Inputs modified this recently are not cached: a rewrite within the same
 #: clock tick would keep the size and mtime, and then a stale entry would look fresh.
 _RACY_NS = 2_000_000_000
@@ -92,7 +98,7 @@ def default_cache_dir() -> Path | None:
 def _code_digest() -> bytes:
     """A digest of the code whose output is cached (parser, model, grammar)."""
     here = Path(__file__).resolve().parent
-    names = ["cache.py", "fmri.py", "model.py", "manifest.py", "sources.py", "errors.py"]
+    names = ["cache.py", "fmri.py", "limits.py", "model.py", "manifest.py", "sources.py", "errors.py"]
     paths = [here / n for n in names] + sorted((here.parent / "grammar").glob("*.lark"))
     digest = hashlib.sha256(str(FORMAT_VERSION).encode())
     for path in paths:
@@ -152,14 +158,30 @@ class Cache:
 
 def load_document(directory: Path, content: bytes) -> Any | None:
     """The parsed form of a document (a fleet file) stored for ``content``, or None.
-    Keyed by a digest of the content itself and the Python version (tomllib's)."""
+
+    Keyed by a digest of the content itself and the Python version (tomllib's).
+    An entry is used only if its magic, its CRC-32 and its key match and it
+    decodes to TOML's plain data (strings, numbers, booleans, arrays and
+    tables); anything else is a miss, never an error.
+    """
     entry, key = _document_entry(directory, content)
     try:
         data = entry.read_bytes()
-        stored_key, value = marshal.loads(data)
-    except Exception:  # missing or damaged: a miss
+    except OSError:
         return None
-    if stored_key != key:
+    if data[: len(_DOC_MAGIC)] != _DOC_MAGIC:
+        return None
+    payload = memoryview(data)[_DOC_HEADER:]
+    if zlib.crc32(payload) != int.from_bytes(data[_DOC_HEADER - 4 : _DOC_HEADER], "big"):
+        return None
+    try:
+        stored = marshal.loads(payload)
+    except Exception:  # a damaged entry can fail in any way: a miss
+        return None
+    if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key):
+        return None
+    value = stored[1]
+    if not _plain_toml(value):
         return None
     cachedir.touch(entry)
     return value
@@ -169,10 +191,39 @@ def store_document(directory: Path, content: bytes, value: Any) -> bool:
     """Store ``value`` (plain data: what marshal can write) for ``content``."""
     entry, key = _document_entry(directory, content)
     try:
-        data = marshal.dumps((key, value))
+        payload = marshal.dumps((key, value))
     except ValueError:  # e.g. TOML dates: no cache for this document
         return False
-    return _written(entry, data)
+    crc = zlib.crc32(payload).to_bytes(4, "big")
+    return _written(entry, _DOC_MAGIC + crc + payload)
+
+
+#: What a TOML document holds once parsed (dates are never stored: marshal refuses them).
+_TOML_SCALARS = frozenset({str, int, float, bool})
+
+
+def _plain_toml(value: Any) -> bool:
+    """True if ``value`` is made only of what tomllib returns: tables with
+    string keys, arrays, strings, numbers and booleans. Without recursion
+    (the stored form of a valid entry is never deeper than resolver.limits
+    allows, but a damaged one could be)."""
+    if type(value) in _TOML_SCALARS:
+        return True
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if type(item) is dict:
+            if not set(map(type, item)) <= {str}:
+                return False
+            item = list(item.values())
+        elif type(item) is not list:
+            return False
+        kinds = set(map(type, item))
+        if not kinds <= _TOML_SCALARS:
+            if not kinds <= _TOML_SCALARS | {dict, list}:
+                return False
+            pending.extend(v for v in item if type(v) is dict or type(v) is list)
+    return True
 
 
 def _document_entry(directory: Path, content: bytes) -> tuple[Path, bytes]:
@@ -197,10 +248,13 @@ def _written(entry: Path, data: bytes) -> bool:
 
 
 def _write_atomic(path: Path, data: bytes) -> bool:
-    """Write via a temporary file and ``os.replace``: readers see old or new, never half."""
+    """Write via a temporary file and ``os.replace``: readers see old or new,
+    never half (resolver.atomic, which also removes the temp files of killed
+    runs). False if it could not be written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        remove_stale(path)
+        fd, tmp = temp_beside(path)
     except OSError:
         return False
     try:
@@ -211,6 +265,10 @@ def _write_atomic(path: Path, data: bytes) -> bool:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         return False
+    except BaseException:  # an interrupt or --timeout's alarm: no temp file left behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return True
 
 
@@ -387,16 +445,18 @@ def _rebuild(
 
 
 def decode_packages(data: bytes | memoryview) -> list[Package]:
-    """Rebuild the packages written by ``encode_packages``."""
+    """Rebuild the packages written by ``encode_packages`` (ValueError if the
+    data is not such a stored form)."""
     with gc_paused():
         return _decode(marshal.loads(data))
 
 
 def _decode(loaded: Any) -> list[Package]:
-    """Rebuild packages from the loaded tables."""
-    if loaded[0] != FORMAT_VERSION:
-        raise ValueError("cache format version differs")
+    """Rebuild packages from the loaded tables, once they are checked."""
+    if type(loaded) is not tuple or len(loaded) != 7 or loaded[0] != FORMAT_VERSION:
+        raise ValueError("not a stored form of this format version")
     _, versions, fmris, deps, svr4, locations, packages = loaded
+    _check_tables(dict(zip(_TABLES, loaded[1:], strict=True)))
     version_objs = _rebuild(Version, versions, {})
     fmri_objs = _rebuild(Fmri, fmris, {_F_VERSION: _one(version_objs)})
     dep_convert = {_D_TYPE: _dep_types, _D_FMRIS: _many(fmri_objs), _D_PREDICATE: _one(fmri_objs)}
@@ -408,3 +468,85 @@ def _decode(loaded: Any) -> list[Package]:
         _P_WHERE: _one(_rebuild(Location, locations, {})),
     }
     return _rebuild(Package, packages, pkg_convert)[1:]
+
+
+# ---------------------------------------------------------------------------
+# Checking a stored form before rebuilding it
+#
+# A cache entry whose CRC matches is what zonesolve wrote, unless it was
+# forged; either way it is checked to have the model's shape before any
+# object is built: every column holds values of its field's type (references
+# within their table, version keys as the versions' own), so that a forged
+# or otherwise wrong entry is a miss, never an object that breaks the
+# planner later. The checks run over whole columns in C (``set(map(type,
+# column))``, ``min``, ``max``): about a tenth of the rebuild's time.
+
+#: The stored tables, in stored order.
+_TABLES = (Version, Fmri, Dependency, Svr4Params, Location, Package)
+
+
+@cache
+def _hints(cls: type) -> list[Any]:
+    """The type of each field of a model class, in field order."""
+    hints = typing.get_type_hints(cls)
+    return [hints[name] for name in _names(cls)]
+
+
+def _check_tables(stored: dict[type, Any]) -> None:
+    """ValueError unless every table has the model's shape (see above)."""
+    sizes: dict[type, int] = {}
+    for cls, table in stored.items():
+        if type(table) is not tuple or len(table) != 2 or type(table[0]) is not int or table[0] < 0:
+            raise ValueError(f"bad {cls.__name__} table")
+        sizes[cls] = table[0]
+    for cls, (count, columns) in stored.items():
+        width = len(_hints(cls)) if count else 0
+        if type(columns) is not list or len(columns) != width:
+            raise ValueError(f"bad {cls.__name__} columns")
+        for column, hint in zip(columns, _hints(cls) if count else (), strict=True):
+            if type(column) is not tuple or len(column) != count or not _conforms(column, hint, sizes):
+                raise ValueError(f"bad {cls.__name__} column")
+    versions = stored[Version]
+    if versions[0]:
+        column = dict(zip(_VERSION, versions[1], strict=True))
+        keys = map(version_key, column["release"], column["branch"], column["timestamp"])
+        if list(column["key"]) != list(keys):
+            raise ValueError("version keys differ from the versions")
+
+
+def _conforms(values: Sequence[Any], hint: Any, sizes: dict[type, int]) -> bool:
+    """True if every value is of type ``hint`` as stored: a model class as a
+    reference (1..size, 0 for None where the hint allows None), an enum as its
+    value, tuples element by element, plain types exactly (a bool is no int)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is types.UnionType or origin is typing.Union:
+        rest = [a for a in args if a is not type(None)]
+        optional = len(rest) < len(args)
+        if len(rest) != 1:
+            return False
+        if rest[0] in sizes:
+            return _references(values, sizes[rest[0]], optional)
+        return _conforms([v for v in values if v is not None] if optional else values, rest[0], sizes)
+    if hint in sizes:
+        return _references(values, sizes[hint], False)
+    if origin is tuple:
+        if not set(map(type, values)) <= {tuple}:
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return _conforms(list(chain.from_iterable(values)), args[0], sizes)
+        if not set(map(len, values)) <= {len(args)}:
+            return False
+        flat = list(chain.from_iterable(values))  # column k of the tuples: flat[k::width]
+        return all(_conforms(flat[k :: len(args)], arg, sizes) for k, arg in enumerate(args))
+    if hint is Any:
+        return True
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return set(map(type, values)) <= {str} and set(values) <= {member.value for member in hint}
+    return hint in (str, int, bool, float) and set(map(type, values)) <= {hint}
+
+
+def _references(values: Sequence[Any], size: int, optional: bool) -> bool:
+    """Indices into a table of ``size`` rows (stored from 1; 0 is None)."""
+    if not values:
+        return True
+    return set(map(type, values)) <= {int} and min(values) >= (0 if optional else 1) and max(values) <= size

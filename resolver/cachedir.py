@@ -56,11 +56,13 @@ DEFAULT_MAX_BYTES = 256 * 2**20
 DEFAULT_MAX_AGE = 30 * 86400.0
 SIZE_ENV = "ZONESOLVE_CACHE_MAX_SIZE"
 AGE_ENV = "ZONESOLVE_CACHE_MAX_AGE"
-#: Interrupted writes (``.tmp-*.part``) older than this are removed.
+#: Interrupted writes older than this are removed (those of dead processes
+#: at once, by resolver.atomic), of either name: ``.tmp-*.part`` (older
+#: versions) or ``.ENTRY.zonesolve.HOST.PID.*.tmp`` (resolver.atomic).
 _STALE_TEMP = 3600.0
 
 _KINDS = (("catalog", re.compile(r"[0-9a-f]{40}\.zsc\Z")), ("fleet", re.compile(r"doc-[0-9a-f]{40}\.zsd\Z")))
-_TEMP = re.compile(r"\.tmp-.*\.part\Z")
+_TEMP = re.compile(r"\.tmp-.*\.part\Z|\.(?:[0-9a-f]{40}\.zsc|doc-[0-9a-f]{40}\.zsd)\.zonesolve\..*\.tmp\Z")
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\Z", re.IGNORECASE)
 _AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)\Z", re.IGNORECASE)
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}

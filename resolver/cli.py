@@ -10,11 +10,12 @@ that ``--help`` and argument errors answer without loading lark or pysat.
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import os
 import signal
+import stat
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -26,15 +27,18 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from resolver import __version__, render
+from resolver.atomic import remove_stale, temp_beside
 from resolver.cache import gc_paused
 from resolver.errors import (
     InputError,
     InputErrors,
     InternalError,
+    Location,
     SolveTimeout,
     UsageError,
     ZonesolveError,
 )
+from resolver.limits import bad_path, file_kind, shown
 from resolver.model import Operation, Verb
 from resolver.plan import Outcome, Result
 from resolver.progress import Reporter, Silent, reporter
@@ -55,6 +59,10 @@ EXIT_DIVERGED = 52
 EXIT_INTERRUPTED = 130
 
 FORMATS = ("text", "json", "pkg-parsable")
+#: The longest --timeout (about 11.6 days): setitimer overflows past 1e9 s on Linux.
+MAX_TIMEOUT = 1e6
+#: The most worker processes --jobs may ask for.
+MAX_JOBS = 1024
 #: Seconds past --timeout before the command gives up on a solver that does not.
 TIMEOUT_GRACE = 1.0
 BUG_HINT = "this is a bug in zonesolve: please report it with the command line and the fleet file"
@@ -102,25 +110,43 @@ VERBS: dict[str, tuple[str, str]] = {
 
 
 def _positive_seconds(text: str) -> float:
-    """``--timeout``: a positive number of seconds."""
+    """``--timeout``: a positive, finite number of seconds, at most MAX_TIMEOUT
+    (the interval timer refuses more: "inf" or "1e309" would overflow it)."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {shown(text)}") from None
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {shown(text)}")
+    if not value <= MAX_TIMEOUT:  # also inf
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_TIMEOUT:,.0f} seconds: {shown(text)}")
     return value
 
 
 def _positive_int(text: str) -> int:
-    """``--jobs``: a whole number, 1 or more."""
+    """``--jobs``: a whole number, 1 or more (at most MAX_JOBS)."""
+    if len(text.strip()) > len(str(MAX_JOBS)) + 2:  # int() of thousands of digits is slow, then refused
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_JOBS}: {shown(text)}")
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a whole number: {shown(text)}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {shown(text)}")
+    if value > MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_JOBS}: {shown(text)}")
     return value
+
+
+def _path(text: str) -> str:
+    """A path argument: not empty (``lint ""`` would lint the current
+    directory), no NUL byte (no system call takes one)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path")
+    problem = bad_path(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"the path {problem}: {shown(text)}")
+    return text
 
 
 def _add_output_options(parser: argparse.ArgumentParser, site: bool = False) -> None:
@@ -134,6 +160,7 @@ def _add_output_options(parser: argparse.ArgumentParser, site: bool = False) -> 
         where.add_argument(
             "--fleet",
             default="fleet.toml",
+            type=_path,
             metavar="FILE",
             help="the fleet file (default: ./fleet.toml)",
         )
@@ -145,6 +172,7 @@ def _add_output_options(parser: argparse.ArgumentParser, site: bool = False) -> 
     group.add_argument(
         "-o",
         dest="output",
+        type=_path,
         metavar="FILE",
         help="write the output to FILE (atomically) instead of stdout",
     )
@@ -173,6 +201,7 @@ def _add_output_options(parser: argparse.ArgumentParser, site: bool = False) -> 
     cache = group.add_mutually_exclusive_group()
     cache.add_argument(
         "--cache-dir",
+        type=_path,
         metavar="DIR",
         help="catalog cache directory (default: $ZONESOLVE_CACHE_DIR, else $XDG_CACHE_HOME/zonesolve)",
     )
@@ -344,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument(
         "paths",
         nargs="+",
+        type=_path,
         metavar="PATH",
         help="a manifest, a directory of *.p5m files (recursive), or a fleet or site .toml",
     )
@@ -475,8 +505,8 @@ def run_plan(ns: argparse.Namespace) -> int:
     progress = reporter(ns.format)
     started = time.monotonic()
     try:
-        with _deadline(ns.timeout):
-            result = solve(ns, op, progress, context)
+        with _deadline(ns.timeout) as alarm:
+            result = solve(ns, op, progress, context, alarm)
     except ZonesolveError as err:
         result = Result(op, Outcome.FAIL, errors=[err])
     except (KeyboardInterrupt, BrokenPipeError):
@@ -491,18 +521,26 @@ def run_plan(ns: argparse.Namespace) -> int:
     return status if exported else EXIT_ERROR
 
 
-def solve(ns: argparse.Namespace, op: Operation, progress: Reporter, context: Context) -> Result:
-    """Load the fleet and its catalog, then ask the solver for a plan."""
-    begun = time.monotonic()
+def solve(
+    ns: argparse.Namespace,
+    op: Operation,
+    progress: Reporter,
+    context: Context,
+    alarm: Alarm | None = None,
+) -> Result:
+    """Load the fleet and its catalog, then ask the solver for a plan.
+    ``alarm``: --timeout's deadline (loading checks it between files)."""
+    alarm = alarm or Alarm(None)
     fleet = context.fleet = _timed(context, "fleet", lambda: load_input(ns))
     op = _with_lock(ns, _with_image(op, fleet))
     context.parents = {image.name: image.parent for image in fleet.images}
-    catalog = _timed(context, "catalog", lambda: _load_catalog(fleet, _cache_dir(ns), progress))
+    catalog = _timed(context, "catalog", lambda: _load_catalog(fleet, _cache_dir(ns), progress, alarm.at))
     catalog = _recording(ns, catalog, context)
     gc.freeze()  # the loaded catalog lives to the end: keep it out of later GC passes
     context.stats.update(images=len(fleet.images), packages=len(catalog))
-    if op.timeout is not None:  # the solver gets what is left of the budget
-        op = replace(op, timeout=max(op.timeout - _seconds(begun), 0.001))
+    if alarm.at is not None:  # the solver gets what is left of the budget, and stops itself
+        op = replace(op, timeout=max(alarm.at - time.monotonic(), 0.001))
+        alarm.grace()
     jobs = 1 if context.recorder is not None else getattr(ns, "jobs", None)  # recording: one process
     with gc_paused():  # planning builds millions of clause lists and makes next to no cycles
         return _timed(context, "plan", lambda: _plan(fleet, catalog, op, jobs, progress))
@@ -517,14 +555,16 @@ def _timed(context: Context, phase: str, work: Callable[[], T]) -> T:
         context.stats[f"{phase}-seconds"] = _seconds(clock)
 
 
-def _load_catalog(fleet: Fleet, cache_dir: str | bool | None, progress: Reporter) -> Catalog:
+def _load_catalog(
+    fleet: Fleet, cache_dir: str | bool | None, progress: Reporter, deadline: float | None = None
+) -> Catalog:
     """Every package version the fleet's sources and inline manifests hold.
     ``cache_dir``: a directory, None for the default cache, False for none."""
     from resolver.sources import load_catalog
 
     if isinstance(cache_dir, bool):
-        return load_catalog(fleet, progress=progress, use_cache=False)
-    return load_catalog(fleet, cache_dir=cache_dir, progress=progress)
+        return load_catalog(fleet, progress=progress, use_cache=False, deadline=deadline)
+    return load_catalog(fleet, cache_dir=cache_dir, progress=progress, deadline=deadline)
 
 
 def _plan(fleet: Fleet, catalog: Catalog, op: Operation, jobs: int | None, progress: Reporter) -> Result:
@@ -540,9 +580,13 @@ def load_fleet_file(path: str, cache_dir: str | bool | None = False) -> Fleet:
     from resolver.cache import default_cache_dir
     from resolver.fleet import load_fleet
 
-    if not Path(path).is_file():
+    try:
+        os.stat(path)
+    except FileNotFoundError:
         hint = " (give one with --fleet FILE)" if path == "fleet.toml" else ""
-        raise InputError(f"fleet file not found: {path}{hint}")
+        raise InputError(f"fleet file not found: {path}{hint}") from None
+    except OSError as err:  # too long (ENAMETOOLONG), a loop of links, no permission, ...
+        raise InputError(f"cannot read the fleet file: {err.strerror or err}", Location(path)) from None
     if cache_dir is None:
         cache_dir = str(default_cache_dir()) if default_cache_dir() else False
     return load_fleet(path, cache_dir=Path(cache_dir) if isinstance(cache_dir, str) else None)
@@ -601,26 +645,44 @@ def _internal(exc: BaseException, verbose: bool) -> InternalError:
     return InternalError(f"{type(exc).__name__}: {exc}")
 
 
-@contextmanager
-def _deadline(seconds: float | None) -> Iterator[None]:
-    """Raise SolveTimeout if the work outlives --timeout (plus a grace for a clean stop).
+@dataclass
+class Alarm:
+    """--timeout: its deadline (``time.monotonic()``), and the SIGALRM backstop
+    for work that does not look at the deadline.
 
-    The solver gets the time budget itself and should stop first; this is the
-    backstop for phases that do not look at it. Only on the main thread of a
-    Unix process, where SIGALRM exists.
+    While loading, the alarm rings at the deadline itself: reading and parsing
+    check it between files, but one big file (the fleet file's TOML, a JSON
+    catalog part) is parsed in a single call. Before planning, ``grace()``
+    moves it TIMEOUT_GRACE later: the solver gets the rest of the budget and
+    stops itself, which gives the cleaner message.
     """
+
+    at: float | None
+    armed: bool = False
+
+    def grace(self) -> None:
+        if self.armed and self.at is not None:
+            signal.setitimer(signal.ITIMER_REAL, max(self.at - time.monotonic(), 0.0) + TIMEOUT_GRACE)
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[Alarm]:
+    """Raise SolveTimeout if the work outlives --timeout (see Alarm). The alarm
+    only on the main thread of a Unix process, where SIGALRM exists."""
+    alarm = Alarm(None if seconds is None else time.monotonic() + seconds)
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if seconds is None or not usable:
-        yield
+        yield alarm
         return
 
     def expire(signum: int, frame: FrameType | None) -> None:
         raise SolveTimeout(f"gave up after {seconds:g} seconds (--timeout {seconds:g})")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds + TIMEOUT_GRACE)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    alarm.armed = True
     try:
-        yield
+        yield alarm
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -709,13 +771,38 @@ def _write_output(path: str, text: str, status: int, failed: bool) -> int:
 
 
 def write_atomic(path: str, text: str) -> None:
-    """Write the whole text or nothing: a temp file beside ``path``, then os.replace.
+    """Write ``-o FILE``: the whole text or nothing, never replacing what is
+    not a regular file (raises OSError with the reason).
 
-    The file keeps the mode of the file it replaces (a new one: 0666 less the
-    umask); the temp file is removed if anything fails.
+    - A regular file, or none yet: a temp file beside it, then os.replace. The
+      file keeps the mode of the file it replaces (a new one: 0666 less the
+      umask); the temp file is removed if anything fails, and temp files left
+      by a killed run are removed by the next one (resolver.atomic).
+    - A symbolic link is followed: what it points at is written by these
+      rules, and the link stays a link. A link to nothing is refused (the
+      file it names is not created: a planted link must not make us write
+      where it points).
+    - A FIFO or a character device (a pipe, a terminal, /dev/null,
+      /dev/stdout) is written through, never replaced.
+    - A directory, a block device or a socket is refused.
     """
     target = Path(path)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        mode: int | None = os.stat(target).st_mode  # follows a symbolic link
+    except FileNotFoundError:
+        if os.path.islink(target):
+            raise OSError(errno.ENOENT, "a symbolic link to a file that does not exist") from None
+        mode = None
+    if mode is not None and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+        if _write_through(target, text):
+            return
+        mode = os.stat(target).st_mode  # replaced by a regular file meanwhile: write that
+    if mode is not None and not stat.S_ISREG(mode):
+        raise OSError(errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL, f"{file_kind(mode)}, not a file")
+    if os.path.islink(target):
+        target = Path(os.path.realpath(target))
+    remove_stale(target)
+    fd, temp = temp_beside(target)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
             stream.write(text)
@@ -726,6 +813,18 @@ def write_atomic(path: str, text: str) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _write_through(target: Path, text: str) -> bool:
+    """Write to a FIFO or character device as it is (no temp file, no
+    replacing); False if ``target`` is no longer one when opened."""
+    fd = os.open(target, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+            return False
+        stream.write(text)
+    return True
 
 
 def _file_mode(target: Path) -> int:
@@ -1012,17 +1111,24 @@ def _plural(n: int, noun: str) -> str:
 
 
 def lint_path(path: Path, report: LintReport) -> None:
-    """Lint one command-line path: a directory, a fleet .toml, or a manifest."""
-    if path.is_dir() and lint_source(path, report):
+    """Lint one command-line path: a directory, a fleet .toml, or a manifest.
+    Files that are not regular files (a FIFO, a device) are reported, not read."""
+    try:
+        is_dir = stat.S_ISDIR(path.stat().st_mode)
+    except FileNotFoundError:
+        report.add(InputError("no such file or directory"), path)
         return
-    if path.is_dir():
+    except OSError as err:  # too long (ENAMETOOLONG), a loop of links, no permission, ...
+        report.add(InputError(f"cannot read: {err.strerror or err}"), path)
+        return
+    if is_dir and lint_source(path, report):
+        return
+    if is_dir:
         manifests = sorted(path.rglob("*.p5m"))
         if not manifests:
             report.add(InputError("no *.p5m manifests in this directory"), path)
         for manifest in manifests:
             lint_manifest(manifest, report)
-    elif not path.exists():
-        report.add(InputError("no such file or directory"), path)
     elif path.suffix == ".toml" and _is_site_file(path):
         lint_site(path, report)
     elif path.suffix == ".toml":
@@ -1051,14 +1157,15 @@ def lint_source(path: Path, report: LintReport) -> bool:
 
 
 def _read(path: Path, report: LintReport) -> str | None:
-    """A file's text, or None (and an error) if it cannot be read as UTF-8."""
+    """A file's text, or None (and an error) if it cannot be read as UTF-8.
+    Only a regular file is read (resolver.fleet.read_text): a FIFO would block."""
+    from resolver.fleet import read_text
+
     report.files += 1
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        report.add(InputError(f"not UTF-8 text (byte {err.start})"), path)
-    except OSError as err:
-        report.add(InputError(f"cannot read: {err.strerror or err}"), path)
+        return read_text(path)
+    except InputError as err:
+        report.add(err, path)
     return None
 
 
@@ -1077,12 +1184,13 @@ def lint_manifest(path: Path, report: LintReport) -> None:
 
 def lint_fleet(path: Path, report: LintReport) -> None:
     """Validate a fleet file, then load its sources and inline manifests."""
-    from resolver.fleet import load_fleet
+    from resolver.fleet import parse_fleet_document
 
-    if _read(path, report) is None:
+    text = _read(path, report)
+    if text is None:
         return
     try:
-        _load_catalog(load_fleet(str(path)), None, Silent())
+        _load_catalog(parse_fleet_document(text, str(path))[0], None, Silent())
     except InputError as err:
         report.add(err, path)
 
@@ -1114,7 +1222,7 @@ def _non_negative_int(text: str) -> int:
 def _add_site_options(parser: argparse.ArgumentParser, group: argparse._ArgumentGroup) -> None:
     """The site file and where its hosts are planned."""
     group.add_argument(
-        "--site", default="site.toml", metavar="FILE", help="the site file (default: ./site.toml)"
+        "--site", default="site.toml", type=_path, metavar="FILE", help="the site file (default: ./site.toml)"
     )
     parser.set_defaults(root=None, zones=None)  # a site's hosts are fleet files
     where = parser.add_argument_group("where the hosts are planned")
@@ -1182,11 +1290,12 @@ def run_site(ns: argparse.Namespace) -> int:
 
 def _is_site_file(path: Path) -> bool:
     """True if a .toml file is a site file (it lists [[host]] tables)."""
+    from resolver.fleet import read_text
     from resolver.sitefile import is_site_document
 
-    try:
-        return is_site_document(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
+    try:  # only a regular file is read (a FIFO would block): lint_fleet reports the rest
+        return is_site_document(read_text(path))
+    except InputError:
         return False
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -23,8 +25,10 @@ from typing import Any, TypeVar
 
 from resolver.cache import load_document, store_document
 from resolver.errors import ErrorList, FmriError, InputError, Location
-from resolver.fmri import Fmri, parse_fmri, parse_version_pattern
+from resolver.fmri import Fmri, parse_fmri
+from resolver.limits import bad_path, file_kind, offset_position, toml_problem
 from resolver.model import Brand, Fleet, Image, InlineManifest, Publisher, Source
+from resolver.patterns import parse_pattern
 
 __all__ = ["SCENARIO_KEYS", "load_fleet", "parse_fleet", "parse_fleet_document"]
 
@@ -57,7 +61,9 @@ _PUBLISHER_RE = re.compile(r"[A-Za-z0-9-][A-Za-z0-9.-]*\Z")
 # Positions in the TOML text
 
 
-_HEADER_RE = re.compile(r"\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(?:#.*)?$")
+#: A table header. The key's words are separated by spaces, and the spaces
+#: around it belong to no word: an ambiguous split backtracks cubically.
+_HEADER_RE = re.compile(r"\s*(\[\[?)\s*([A-Za-z0-9_.\-\"']+(?: +[A-Za-z0-9_.\-\"']+)*)\s*\]\]?\s*(?:#.*)?$")
 _KEY_RE = re.compile(r"\s*([A-Za-z0-9_-]+|\"[^\"\n]*\"|'[^'\n]*')\s*(?:\.[^=]*)?=")
 _TRIPLE_RE = re.compile(r"\"\"\"|'''")
 
@@ -78,6 +84,7 @@ class _TomlLines:
         self.tables: dict[TableId, int] = {}
         self.keys: dict[tuple[TableId, str], tuple[int, int]] = {}
         self._header_lines: list[int] = []
+        self._cursor: dict[tuple[TableId, str], int] = {}  # where value() last found a needle
         self._scan()
 
     def _scan(self) -> None:
@@ -117,15 +124,22 @@ class _TomlLines:
         return self.keys.get((table, key))
 
     def value(self, table: TableId, key: str, needle: str) -> tuple[int, int] | None:
-        """The first place at or after ``key`` (and before the next table) holding ``needle``."""
+        """The first place at or after ``key`` (and before the next table) holding ``needle``.
+
+        The search starts where the last one for this key found its needle
+        (then wraps around): an array's bad items are asked for in order, so
+        thousands of them are found in one pass over the table, not one each.
+        """
         start = self.key(table, key)
         if start is None:
             return None
         nxt = bisect.bisect_right(self._header_lines, start[0])
         end = self._header_lines[nxt] - 1 if nxt < len(self._header_lines) else len(self.lines)
-        for number in range(start[0], end + 1):
+        resume = min(max(self._cursor.get((table, key), start[0]), start[0]), end)
+        for number in (*range(resume, end + 1), *range(start[0], resume)):
             col = self.lines[number - 1].find(needle)
             if col >= 0:
+                self._cursor[(table, key)] = number
                 return number, col + 1
         return None
 
@@ -155,6 +169,19 @@ def _toml_error(err: tomllib.TOMLDecodeError, text: str, path: str) -> InputErro
         location = Location(path, len(lines), len(lines[-1]) + 1)
         return InputError(message[: end.start()] + " at end of file", location)
     return InputError(message, Location(path))
+
+
+def parse_toml(text: str, path: str) -> dict[str, Any]:
+    """tomllib's reading of ``text``, once the text is within resolver.limits
+    (tomllib recurses per nesting level and is quadratic in dotted-key parts)."""
+    problem = toml_problem(text)
+    if problem is not None:
+        offset, message = problem
+        raise InputError(message, Location(path, *offset_position(text, offset)))
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise _toml_error(err, text, path) from None
 
 
 # ---------------------------------------------------------------------------
@@ -319,8 +346,13 @@ class _Reader:
             publisher = self.publisher_name(table, "publisher", table.data["publisher"])
         if path is None:
             return None
-        resolved = (self.base / Path(path).expanduser()).resolve()
-        return Source(str(resolved), publisher, self.location(table, "path"))
+        problem = bad_path(path)
+        if problem:
+            self.error(table, "path", f"the path {problem}")
+            return None
+        # os.path, not Path.resolve(): that raises for a symbolic link loop or ~unknown-user
+        resolved = os.path.realpath(os.path.join(self.base, os.path.expanduser(path)))
+        return Source(resolved, publisher, self.location(table, "path"))
 
     def manifest(self, table: _Table) -> InlineManifest | None:
         """A ``[[manifest]]``: its text, located at the line where the text starts."""
@@ -346,7 +378,7 @@ class _Reader:
             facets=self.tags(table, "facets", "facet.", bool),
             installed=self.installed(table),
             frozen=self.frozen(table),
-            avoid=tuple(s for _, s in self.strings(table, "avoid")),
+            avoid=self.avoid(table),
             where=self.location(table),
         )
         return (table, image) if name is not None else None
@@ -446,17 +478,28 @@ class _Reader:
         return tuple(fmri for _, fmri in out.values())
 
     def frozen(self, table: _Table) -> tuple[str, ...]:
-        """``stem@version`` patterns; the version part must parse."""
+        """``stem[@version]`` patterns (pkg freeze): legal patterns whose version,
+        if written, is a version (no wildcard, not ``latest``)."""
+        return self.patterns(table, "frozen", exact=True)
+
+    def avoid(self, table: _Table) -> tuple[str, ...]:
+        """Package patterns (pkg avoid): each must be a legal pattern."""
+        return self.patterns(table, "avoid")
+
+    def patterns(self, table: _Table, key: str, exact: bool = False) -> tuple[str, ...]:
+        """An array of pkg(1) package patterns, each checked here, where its
+        line is known (the planner parses them again and must not fail).
+        ``exact``: a version part may not be a wildcard."""
         out: list[str] = []
-        for i, text in self.strings(table, "frozen"):
-            stem, _, version = text.partition("@")
+        for i, text in self.strings(table, key):
             try:
-                if not stem.strip():
-                    raise FmriError(f"'{text}' names no package")
-                if version:
-                    parse_version_pattern(version)
-            except FmriError as err:
-                self.error(table, "frozen", str(err), needle=text, item=f" [{i}]")
+                pattern = parse_pattern(text)
+            except InputError as err:
+                self.error(table, key, err.reason, needle=text, item=f" [{i}]")
+                continue
+            if exact and pattern.version is not None and pattern.version.as_version() is None:
+                message = f"'{text}': a freeze names a version, not a wildcard or 'latest'"
+                self.error(table, key, message, needle=text, item=f" [{i}]")
                 continue
             out.append(text)
         return tuple(out)
@@ -598,11 +641,10 @@ def parse_fleet_document(
     """
     content = text.encode() if cache_dir is not None else b""
     data = load_document(cache_dir, content) if cache_dir is not None else None
+    if type(data) is not dict:  # a fleet file parses to a table: anything else is no entry of ours
+        data = None
     if data is None:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as err:
-            raise _toml_error(err, text, path) from None
+        data = parse_toml(text, path)
         if cache_dir is not None:
             store_document(cache_dir, content, data)
     reader = _Reader(text, path)
@@ -617,17 +659,35 @@ def parse_fleet(text: str, path: str, *, extra_keys: Collection[str] = frozenset
 
 
 def read_text(path: str | Path) -> str:
-    """A UTF-8 text file's content, or an InputError saying why it cannot be read."""
+    """A UTF-8 text file's content, or an InputError saying why it cannot be read.
+
+    Only a regular file is read: a FIFO would block until a writer comes, a
+    device might never end (and opening some has effects of its own). What
+    the path names is checked before it is opened, then again on the open
+    descriptor, which is opened without blocking (no race with a rename).
+    """
+    name = str(path)
+    problem = bad_path(name)
+    if problem:
+        raise InputError(f"cannot read: the path {problem}", Location(name.replace("\0", "\\0")))
     try:
-        data = Path(path).read_bytes()
+        _regular(os.stat(name).st_mode, name)
+        with open(os.open(name, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
+            _regular(os.fstat(stream.fileno()).st_mode, name)
+            data = stream.read()
     except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", Location(str(path))) from None
+        raise InputError(f"cannot read: {err.strerror or err}", Location(name)) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         raise InputError("not valid UTF-8", Location(str(path), line, column)) from None
+
+
+def _regular(mode: int, name: str) -> None:
+    if not stat.S_ISREG(mode):
+        raise InputError(f"cannot read: not a regular file ({file_kind(mode)})", Location(name))
 
 
 def load_fleet(

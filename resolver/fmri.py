@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from resolver.errors import FmriError
+from resolver.limits import MAX_DIGITS, shown
 
 __all__ = [
     "DEPEND_SELF",
@@ -27,6 +28,7 @@ __all__ = [
     "parse_fmri",
     "parse_version",
     "parse_version_pattern",
+    "version_key",
 ]
 
 #: The stem of a parent dependency that means "this very package".
@@ -39,25 +41,30 @@ DotSeq = tuple[int, ...]
 
 
 def _dot_sequence(text: str, what: str) -> DotSeq:
-    """Parse ``1.0.3``; reject empty components, negatives and zero padding."""
+    """Parse ``1.0.3``; reject empty components, negatives, zero padding and
+    components of more than MAX_DIGITS digits (resolver.limits)."""
     parts = text.split(".")
     out: list[int] = []
     for part in parts:
         if not part.isdigit() or not part.isascii():
-            raise FmriError(f"bad {what} {text!r}: components must be non-negative integers")
+            raise FmriError(f"bad {what} {shown(text)}: components must be non-negative integers")
+        if len(part) > MAX_DIGITS:
+            raise FmriError(
+                f"bad {what} {shown(text)}: a component has {len(part):,} digits (at most {MAX_DIGITS})"
+            )
         if len(part) > 1 and part[0] == "0" and part.strip("0"):
-            raise FmriError(f"bad {what} {text!r}: zero-padded component {part!r}")
+            raise FmriError(f"bad {what} {shown(text)}: zero-padded component {shown(part)}")
         out.append(int(part))
     return tuple(out)
 
 
 def _check_timestamp(text: str) -> None:
     if not _TIMESTAMP_RE.match(text):
-        raise FmriError(f"bad timestamp {text!r}: expected YYYYMMDDTHHMMSSZ")
+        raise FmriError(f"bad timestamp {shown(text)}: expected YYYYMMDDTHHMMSSZ")
     month, day = int(text[4:6]), int(text[6:8])
     hour, minute, second = int(text[9:11]), int(text[11:13]), int(text[13:15])
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
-        raise FmriError(f"bad timestamp {text!r}: not a calendar date and time")
+        raise FmriError(f"bad timestamp {shown(text)}: not a calendar date and time")
 
 
 def _split_version(text: str) -> tuple[str, str | None, str | None, str | None]:
@@ -67,17 +74,17 @@ def _split_version(text: str) -> tuple[str, str | None, str | None, str | None]:
     if ":" in rest:
         rest, timestamp = rest.split(":", 1)
         if not timestamp:
-            raise FmriError(f"bad version {text!r}: empty timestamp")
+            raise FmriError(f"bad version {shown(text)}: empty timestamp")
     if "-" in rest:
         rest, branch = rest.split("-", 1)
         if not branch:
-            raise FmriError(f"bad version {text!r}: empty branch")
+            raise FmriError(f"bad version {shown(text)}: empty branch")
     if "," in rest:
         rest, build = rest.split(",", 1)
         if not build:
-            raise FmriError(f"bad version {text!r}: empty build release")
+            raise FmriError(f"bad version {shown(text)}: empty build release")
     if not rest:
-        raise FmriError(f"bad version {text!r}: versions must have a release value")
+        raise FmriError(f"bad version {shown(text)}: versions must have a release value")
     return rest, build, branch, timestamp
 
 
@@ -142,8 +149,13 @@ def parse_version(text: str) -> Version:
     branch = _dot_sequence(branch_t, "branch") if branch_t is not None else None
     if ts is not None:
         _check_timestamp(ts)
-    key = (release, branch is not None, branch or (), ts is not None, ts or "")
-    return Version(text.strip(), release, build, branch, ts, key)
+    return Version(text.strip(), release, build, branch, ts, version_key(release, branch, ts))
+
+
+def version_key(release: DotSeq, branch: DotSeq | None, timestamp: str | None) -> tuple[Any, ...]:
+    """What versions are ordered by: release, then branch, then timestamp;
+    an absent branch or timestamp below any present one."""
+    return (release, branch is not None, branch or (), timestamp is not None, timestamp or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +191,7 @@ def _split_fmri(text: str) -> tuple[str | None, str, str | None]:
         body = name[6:] if name.startswith("pkg://") else name[2:]
         slash = body.find("/")
         if slash < 0:
-            raise FmriError(f"bad FMRI {text!r}: missing '/' after publisher name")
+            raise FmriError(f"bad FMRI {shown(text)}: missing '/' after publisher name")
         publisher, name = body[:slash] or None, body[slash + 1 :]
     elif name.startswith("pkg:/"):
         name = name[5:]
@@ -195,17 +207,17 @@ def parse_fmri(text: str) -> Fmri:
     if publisher and publisher.startswith("_PRE_"):
         publisher = publisher[5:]
     if not name:
-        raise FmriError(f"bad FMRI {text!r}: missing package name")
+        raise FmriError(f"bad FMRI {shown(text)}: missing package name")
     if not _NAME_RE.match(name):
-        raise FmriError(f"bad FMRI {text!r}: illegal package name {name!r}")
+        raise FmriError(f"bad FMRI {shown(text)}: illegal package name {shown(name)}")
     if version_text is None:
         return Fmri(name, None, publisher)
     if not version_text:
-        raise FmriError(f"bad FMRI {text!r}: empty version after '@'")
+        raise FmriError(f"bad FMRI {shown(text)}: empty version after '@'")
     try:
         version = parse_version(version_text)
     except FmriError as err:
-        raise FmriError(f"bad FMRI {text!r}: {err}") from None
+        raise FmriError(f"bad FMRI {shown(text)}: {err}") from None
     return Fmri(name, version, publisher)
 
 
@@ -250,7 +262,7 @@ def _pattern_field(text: str | None, what: str) -> DotSeq | str | None:
     if "*" in text or "?" in text:
         # pkg(5) quirk (ips-semantics 1.2): a wildcard inside a dotted sequence
         # matches nothing there. We reject it with a clear message instead.
-        raise FmriError(f"bad version pattern: wildcards must be a whole field, not {text!r}")
+        raise FmriError(f"bad version pattern: wildcards must be a whole field, not {shown(text)}")
     return _dot_sequence(text, what)
 
 

@@ -244,16 +244,32 @@ class _FastPath:
     def attribute_offset(self, text: str, key: str | None, nth: int = 0) -> int:
         """Offset of the ``nth`` attribute named ``key`` in ``text`` (else of the
         first attribute; 0 when ``key`` is None or the line is not an action)."""
+        return self.attribute_offsets(text).find(key, nth)
+
+    def attribute_offsets(self, text: str) -> _Offsets:
+        """Where every attribute of ``text`` starts, found in one pass (a line
+        with thousands of bad values is located once, not once per error)."""
         match = self.line.fullmatch(text)
-        if match is None or key is None:
+        if match is None:
+            return _Offsets(0, {})
+        by_key: dict[str, list[int]] = {}
+        for found in self.attribute.finditer(text, match.end("head")):
+            by_key.setdefault(found.group(1), []).append(found.start())
+        return _Offsets(match.end("head"), by_key)
+
+
+class _Offsets(NamedTuple):
+    """The attributes' offsets in one action line, by key, in order."""
+
+    start: int  # of the first attribute
+    by_key: dict[str, list[int]]
+
+    def find(self, key: str | None, nth: int = 0) -> int:
+        """The ``nth`` ``key`` (else the first attribute; 0 for None or a non-action)."""
+        if key is None:
             return 0
-        start = match.end("head")
-        for found in self.attribute.finditer(text, start):
-            if found.group(1) == key:
-                if nth == 0:
-                    return found.start()
-                nth -= 1
-        return start
+        found = self.by_key.get(key, [])
+        return found[nth] if nth < len(found) else self.start
 
 
 @cache
@@ -563,6 +579,7 @@ class _Located:
         self.lines = lines
         self.path = path
         self.first_line = first_line
+        self._offsets: dict[int, _Offsets] = {}  # by logical line
 
     def at(self, first: int, offset: int) -> Location:
         """The location of ``offset`` in the logical line starting at index ``first``."""
@@ -574,8 +591,11 @@ class _Located:
         first = action.line - self.first_line
         if not 0 <= first < len(self.lines):
             return Location(self.path, action.line)
-        _, text, _ = next(_logical_lines(self.lines, first))
-        return self.at(first, _fast_path().attribute_offset(text, key, nth))
+        offsets = self._offsets.get(first)
+        if offsets is None:
+            _, text, _ = next(_logical_lines(self.lines, first))
+            offsets = self._offsets[first] = _fast_path().attribute_offsets(text)
+        return self.at(first, offsets.find(key, nth))
 
 
 def _parse(text: str, path: str, first_line: int) -> tuple[list[Action], ErrorList, _Located]:

@@ -17,6 +17,7 @@ from fnmatch import fnmatchcase
 from resolver.catalog import Catalog
 from resolver.errors import FmriError, InputError, MatchError
 from resolver.fmri import VersionPattern, _split_fmri, parse_version_pattern
+from resolver.limits import shown
 from resolver.model import Package
 
 _GLOB_NAME_RE = re.compile(r"[A-Za-z0-9_/\-.+*?]+\Z")
@@ -56,11 +57,11 @@ def parse_pattern(text: str) -> Pattern:
         publisher, name, version_text = _split_fmri(text)
         version = parse_version_pattern(version_text) if version_text else None
     except FmriError as err:
-        raise InputError(f"illegal package pattern {text!r}: {err}") from None
+        raise InputError(f"illegal package pattern {shown(text)}: {err}") from None
     if version_text == "":
-        raise InputError(f"illegal package pattern {text!r}: empty version after '@'")
+        raise InputError(f"illegal package pattern {shown(text)}: empty version after '@'")
     if not name or not _GLOB_NAME_RE.match(name) or "//" in name:
-        raise InputError(f"illegal package pattern {text!r}: bad package name {name!r}")
+        raise InputError(f"illegal package pattern {shown(text)}: bad package name {shown(name)}")
     if "*" in name or "?" in name:
         kind = "glob"
     elif text.startswith(("pkg:/", "/")):  # also pkg://pub/... and //pub/...

@@ -30,14 +30,13 @@ import``, which writes a root's fleet file.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from resolver.errors import Location
-from resolver.fleet import _Reader, _Table, _toml_error, read_text
+from resolver.errors import InputError, Location
+from resolver.fleet import _Reader, _Table, parse_toml, read_text
 from resolver.model import Source
 
 __all__ = ["Host", "Site", "is_site_document", "load_site", "parse_site"]
@@ -160,8 +159,8 @@ class _SiteReader(_Reader):
 def is_site_document(text: str) -> bool:
     """True if TOML text is a site file (it has ``[[host]]`` tables), not a fleet file."""
     try:
-        return "host" in tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+        return "host" in parse_toml(text, "<site>")
+    except InputError:  # not TOML, or past resolver.limits: not a site file
         return False
 
 
@@ -170,10 +169,7 @@ def parse_site(text: str, path: str) -> Site:
 
     Raises InputError (one problem) or InputErrors (several).
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise _toml_error(err, text, path) from None
+    data = parse_toml(text, path)  # within resolver.limits, errors at file:line:col
     reader = _SiteReader(text, path)
     site = reader.read_site(data)
     reader.errors.raise_if_any()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,6 +40,16 @@ from resolver.catalog import Catalog
 from resolver.errors import ErrorList, FmriError, InputError, InputErrors, Location
 from resolver.fleet import read_text
 from resolver.fmri import Fmri, parse_fmri
+from resolver.limits import (
+    MAX_DIGITS,
+    MAX_NESTING,
+    bad_path,
+    check_deadline,
+    json_long_number,
+    json_nesting,
+    offset_position,
+    shown,
+)
 from resolver.model import Fleet, InlineManifest, Package, Source
 from resolver.workers import default_jobs, run_all
 
@@ -60,6 +71,7 @@ Progress = Callable[[str, int, int], None]
 _PROGRESS_EVERY = 1000  # files or catalog entries between progress reports
 _CHUNK = 2000  # manifest files per task when parsing in worker processes
 _CATALOG_PARTS = ("catalog.attrs", "catalog.base.C", "catalog.dependency.C")
+_PATH_SHOWN = 200  # characters of a source path repeated in a message
 
 
 # ---------------------------------------------------------------------------
@@ -78,7 +90,8 @@ def _relocate(err: InputError, location: Location) -> InputError:
 
 def _source_error(source: Source, message: str) -> InputError:
     where = source.where or Location(source.path)
-    return InputError(f"{source.path}: {message}", where)
+    path = source.path if len(source.path) <= _PATH_SHOWN else shown(source.path, _PATH_SHOWN)
+    return InputError(f"{path}: {message}", where)
 
 
 # ---------------------------------------------------------------------------
@@ -87,10 +100,17 @@ def _source_error(source: Source, message: str) -> InputError:
 
 def source_kind(source: Source) -> str:
     """``repository``, ``catalog`` or ``directory``; InputError if not a directory."""
+    problem = bad_path(source.path)
+    if problem:
+        raise _source_error(source, f"the path {problem}")
     root = Path(source.path)
-    if not root.exists():
-        raise _source_error(source, "no such directory")
-    if not root.is_dir():
+    try:
+        mode = root.stat().st_mode
+    except FileNotFoundError:
+        raise _source_error(source, "no such directory") from None
+    except OSError as err:  # too long (ENAMETOOLONG), a symbolic link loop, no permission, ...
+        raise _source_error(source, f"cannot read: {err.strerror or err}") from None
+    if not stat.S_ISDIR(mode):
         raise _source_error(source, "not a directory")
     if (root / "pkg5.repository").is_file():
         return "repository"
@@ -109,7 +129,7 @@ def _stat(root: Path, rel: str) -> FileStat:
     return rel, info.st_size, info.st_mtime_ns
 
 
-def _walk_p5m(root: Path) -> list[FileStat]:
+def _walk_p5m(root: Path, deadline: float | None = None) -> list[FileStat]:
     """Every ``*.p5m`` file below ``root`` (sorted relative paths, with sizes and mtimes).
 
     Symbolic links to directories are not followed (as ``os.walk``): no loops.
@@ -117,6 +137,7 @@ def _walk_p5m(root: Path) -> list[FileStat]:
     out: list[FileStat] = []
     pending = [""]
     while pending:
+        check_deadline(deadline, f"listing {root}")
         rel_dir = pending.pop()
         with os.scandir(root / rel_dir) as entries:
             for entry in entries:
@@ -150,10 +171,10 @@ def _repository_files(root: Path) -> list[FileStat]:
     return [_stat(root, rel) for rel in rels]
 
 
-def _inputs(kind: str, root: Path) -> list[FileStat]:
+def _inputs(kind: str, root: Path, deadline: float | None = None) -> list[FileStat]:
     """The files a source of this kind is read from (what its cache entry depends on)."""
     if kind == "directory":
-        return _walk_p5m(root)
+        return _walk_p5m(root, deadline)
     if kind == "repository":
         return _repository_files(root)
     return [_stat(root, part) for part in _CATALOG_PARTS if (root / part).exists()]
@@ -180,7 +201,10 @@ def _parse_file(path: str, default_publisher: str | None) -> Package:
 
 
 def _parse_files(
-    tasks: Sequence[tuple[str, str | None]], errors: ErrorList, report: Callable[[int], None]
+    tasks: Sequence[tuple[str, str | None]],
+    errors: ErrorList,
+    report: Callable[[int], None],
+    deadline: float | None = None,
 ) -> list[Package]:
     """Parse (path, default publisher) tasks in order; every problem goes to ``errors``.
 
@@ -188,15 +212,16 @@ def _parse_files(
     ``_CHUNK``; a chunk comes back in the cache's compact form (marshal
     columns), which is much cheaper to move than pickled packages. On 2 cores
     this is about 1.7x faster when the machine is idle, and no faster when it
-    is busy (for about 27% more CPU time).
+    is busy (for about 27% more CPU time). Past ``deadline``, SolveTimeout:
+    every file parsed checks it, in the workers too.
     """
     if len(tasks) < 2 * _CHUNK:
-        return _parse_chunk(tasks, errors, report)
+        return _parse_chunk(tasks, errors, report, deadline)
     chunks = [tasks[i : i + _CHUNK] for i in range(0, len(tasks), _CHUNK)]
 
     def parse(i: int) -> tuple[bytes | list[Package], list[InputError]]:
         found = ErrorList()
-        chunk = _parse_chunk(chunks[i], found, lambda done: None)
+        chunk = _parse_chunk(chunks[i], found, lambda done: None, deadline)
         try:
             return encode_packages(chunk), found.errors
         except ValueError:  # a value the compact form cannot hold: send the packages
@@ -206,7 +231,7 @@ def _parse_files(
         report(min(done * _CHUNK, len(tasks)))
 
     packages: list[Package] = []
-    for data, found in run_all(parse, len(chunks), default_jobs(), progress, "parsing"):
+    for data, found in run_all(parse, len(chunks), default_jobs(), progress, "parsing", deadline):
         packages.extend(decode_packages(data) if isinstance(data, bytes) else data)
         errors.errors.extend(found)
     report(len(tasks))
@@ -214,11 +239,15 @@ def _parse_files(
 
 
 def _parse_chunk(
-    tasks: Sequence[tuple[str, str | None]], errors: ErrorList, report: Callable[[int], None]
+    tasks: Sequence[tuple[str, str | None]],
+    errors: ErrorList,
+    report: Callable[[int], None],
+    deadline: float | None = None,
 ) -> list[Package]:
     """Parse tasks in this process."""
     packages: list[Package] = []
     for done, (path, default_publisher) in enumerate(tasks, start=1):
+        check_deadline(deadline, "parsing manifests")
         try:
             packages.append(_parse_file(path, default_publisher))
         except InputError as err:
@@ -241,12 +270,13 @@ def load_directory(
     files: Sequence[FileStat],
     publisher: str | None,
     progress: Progress | None = None,
+    deadline: float | None = None,
 ) -> list[Package]:
     """Every listed ``*.p5m`` file below ``root``, one package each, in file order."""
     errors = ErrorList()
     tasks = [(str(root / rel), publisher) for rel, _, _ in files]
     report = _reporter(progress, f"reading {root}", len(tasks))
-    packages = _parse_files(tasks, errors, report)
+    packages = _parse_files(tasks, errors, report, deadline)
     errors.raise_if_any()
     return packages
 
@@ -261,6 +291,9 @@ def _repository_prefix(root: Path) -> str | None:
     config = configparser.RawConfigParser()
     try:
         config.read_string(read_text(path), str(path))
+    except configparser.MissingSectionHeaderError as err:  # a ParsingError without .errors
+        where = Location(str(path), err.lineno)
+        raise InputError("not a valid pkg5.repository file: no [section] header first", where) from None
     except configparser.ParsingError as err:
         line = err.errors[0][0] if err.errors else None
         raise InputError("not a valid pkg5.repository file", Location(str(path), line)) from None
@@ -283,6 +316,7 @@ def load_repository(
     files: Sequence[FileStat],
     publisher: str | None,
     progress: Progress | None = None,
+    deadline: float | None = None,
 ) -> list[Package]:
     """The manifests of a file repository; each must match the FMRI its path names."""
     prefix = _repository_prefix(root)
@@ -304,7 +338,7 @@ def load_repository(
         expected.append(fmri)
         tasks.append((str(root / rel), fmri.publisher))
     report = _reporter(progress, f"reading {root}", len(tasks))
-    packages = _parse_files(tasks, errors, report)
+    packages = _parse_files(tasks, errors, report, deadline)
     by_path = {pkg.where.path: pkg for pkg in packages if pkg.where}
     for (path, _), want in zip(tasks, expected, strict=True):
         pkg = by_path.get(path)
@@ -322,14 +356,36 @@ def load_repository(
 # catalog/1 directories
 
 
+class _LongNumber(ValueError):
+    """An integer of more than MAX_DIGITS digits in a JSON document."""
+
+
+def _json_int(text: str) -> int:
+    """json's ``parse_int``: refuse integers Python would refuse (4,300
+    digits) long before Python does (resolver.limits.MAX_DIGITS)."""
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise _LongNumber(text)
+    return int(text)
+
+
 def _read_json(path: Path) -> Any:
-    """A JSON document; InputError at file:line:col if it does not parse."""
+    """A JSON document; InputError at file:line:col if it does not parse, has
+    an integer of more than MAX_DIGITS digits, or nests deeper than the
+    parser can recurse (it stops with RecursionError, about 1,000 levels)."""
     text = read_text(path)
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as err:
         where = Location(str(path), err.lineno, err.colno)
         raise InputError(f"invalid JSON: {err.msg}", where) from None
+    except _LongNumber:
+        offset = json_long_number(text)
+        message = f"invalid JSON: a number with more than {MAX_DIGITS} digits"
+    except RecursionError:
+        offset = json_nesting(text)
+        message = f"invalid JSON: nested more than {MAX_NESTING} levels deep"
+    where = Location(str(path), *offset_position(text, offset)) if offset is not None else Location(str(path))
+    raise InputError(message, where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,17 +462,21 @@ def load_catalog1(
     files: Sequence[FileStat] = (),
     publisher: str | None = None,
     progress: Progress | None = None,
+    deadline: float | None = None,
 ) -> list[Package]:
     """A catalog/1 directory: versions from the base part, actions from the dependency part."""
     for part in _CATALOG_PARTS:
         if not (root / part).is_file():
             raise InputError(f"the catalog has no {part}", Location(str(root / part)))
+    check_deadline(deadline, f"reading {root}")
     attrs = _read_json(root / "catalog.attrs")
-    if not isinstance(attrs, dict) or attrs.get("version", 1) != 1:
+    version = attrs.get("version", 1) if isinstance(attrs, dict) else None
+    if type(version) is not int or version != 1:  # not True, not 1.0
         raise InputError("not a version 1 catalog", Location(str(root / "catalog.attrs")))
     errors = ErrorList()
     dep_path = root / "catalog.dependency.C"
     actions = {(e.publisher, e.stem, e.version): e for e in _entries(_read_json(dep_path), dep_path, errors)}
+    check_deadline(deadline, f"reading {root}")
     base = list(_entries(_read_json(root / "catalog.base.C"), root / "catalog.base.C", errors))
     report = _reporter(progress, f"reading {root}", len(base))
     packages: list[Package] = []
@@ -434,6 +494,7 @@ def load_catalog1(
             errors.errors.extend(_errors_of(err))
         if i % _PROGRESS_EVERY == 0:
             report(i)
+            check_deadline(deadline, f"reading {root}")
     report(len(base))
     errors.raise_if_any()
     return packages
@@ -460,27 +521,32 @@ _LOADERS: dict[str, Callable[..., list[Package]]] = {
 }
 
 
-def _listed(source: Source) -> tuple[str, Path, list[FileStat]]:
+def _listed(source: Source, deadline: float | None = None) -> tuple[str, Path, list[FileStat]]:
     """A source's kind, root and input files (what its cache entry depends on)."""
     kind = source_kind(source)
     root = Path(source.path)
     try:
-        return kind, root, _inputs(kind, root)
+        return kind, root, _inputs(kind, root, deadline)
     except OSError as err:
-        raise _source_error(source, f"cannot list: {err}") from None
+        raise _source_error(source, f"cannot list: {err.strerror or err}") from None
 
 
 def load_source(
-    source: Source, *, cache: Cache | None = None, progress: Progress | None = None
+    source: Source,
+    *,
+    cache: Cache | None = None,
+    progress: Progress | None = None,
+    deadline: float | None = None,
 ) -> list[Package]:
-    """One ``[[source]]``'s packages, from the cache when its files did not change."""
-    kind, root, files = _listed(source)
+    """One ``[[source]]``'s packages, from the cache when its files did not change.
+    Past ``deadline`` (``time.monotonic()``), SolveTimeout."""
+    kind, root, files = _listed(source, deadline)
     entry = cache.entry(kind, str(root), source.publisher) if cache else None
     if cache and entry:
         cached = cache.load(entry, files)
         if cached is not None:
             return cached
-    packages = _LOADERS[kind](root, files, source.publisher, progress)
+    packages = _LOADERS[kind](root, files, source.publisher, progress, deadline)
     if cache and entry:
         cache.store(entry, files, packages)
     return packages
@@ -534,6 +600,7 @@ def load_catalog(
     progress: Progress | None = None,
     use_cache: bool = True,
     packages_of: Callable[[Source], Sequence[Package]] | None = None,
+    deadline: float | None = None,
 ) -> Catalog:
     """Every package of the fleet's sources and inline manifests, as one Catalog.
 
@@ -541,18 +608,21 @@ def load_catalog(
     ``use_cache=False`` or ``ZONESOLVE_NO_CACHE=1`` reads everything afresh.
     ``packages_of`` supplies a source's packages instead of reading it (a
     site's hosts share sources parsed once: resolver.site); the merge is the same.
-    Raises InputError / InputErrors listing every problem found.
+    Raises InputError / InputErrors listing every problem found; SolveTimeout
+    past ``deadline`` (``time.monotonic()``).
     """
     cache = _cache_for(cache_dir, use_cache)
 
     def read(source: Source) -> Sequence[Package]:
-        return load_source(source, cache=cache, progress=progress)
+        return load_source(source, cache=cache, progress=progress, deadline=deadline)
 
     with gc_paused():  # a load builds millions of objects and no cycles
-        return _load_all(fleet, packages_of or read)
+        return _load_all(fleet, packages_of or read, deadline)
 
 
-def _load_all(fleet: Fleet, packages_of: Callable[[Source], Sequence[Package]]) -> Catalog:
+def _load_all(
+    fleet: Fleet, packages_of: Callable[[Source], Sequence[Package]], deadline: float | None = None
+) -> Catalog:
     """Every source, then the inline manifests, merged into one Catalog."""
     errors = ErrorList()
     merged = _Merger(errors)
@@ -563,6 +633,7 @@ def _load_all(fleet: Fleet, packages_of: Callable[[Source], Sequence[Package]]) 
         except InputError as err:
             errors.errors.extend(_errors_of(err))
     for text in fleet.manifests:
+        check_deadline(deadline, "parsing the fleet file's manifests")
         try:
             merged.add(load_inline(text))
         except InputError as err:

@@ -4,6 +4,13 @@ It reads the packages' dependencies and the fleet directly and never looks at
 the encoding, so a bug in the clauses shows up here as a violation instead of
 as a wrong plan. The planner runs it on every plan; a violation is an
 internal error.
+
+An image the plan does not touch (no request) keeps its installed set, right
+or wrong: a rule it broke before the plan is the fleet file's state, not the
+plan's doing, and is not reported (``audit`` reports it for a zone). A rule
+such an image breaks only after the plan (its parent changed under it) is. A
+planned image must end consistent: the planner repairs its installed set or
+fails with no-solution.
 """
 
 from __future__ import annotations
@@ -60,15 +67,32 @@ class Verifier:
         final = self.after[image.name]
         request = self.requests.get(image.name)
         filt = VarcetFilter.for_image(image)
+        if request is None:  # not planned: only what the plan broke (see the module doc)
+            before = set(self.consistency(image, self.before))
+            self.problems += [p for p in self.consistency(image, self.after) if p not in before]
+            return
+        self._consistent(image, final, filt)
+        self._changes(image, final, request, filt)
+
+    def consistency(self, image: Image, state: Mapping[str, Installed], parents: bool = True) -> list[str]:
+        """The rules ``image``'s installed set in ``state`` breaks, its parent's
+        set also read from ``state`` (``audit`` asks this of the installed
+        sets, without the parent dependencies: it words those itself)."""
+        saved, self.after, self.problems = (self.after, self.problems), state, []
+        try:
+            self._consistent(image, state[image.name], VarcetFilter.for_image(image), parents)
+            return self.problems
+        finally:
+            self.after, self.problems = saved
+
+    def _consistent(self, image: Image, final: Installed, filt: VarcetFilter, parents: bool = True) -> None:
+        """No obsolete package, every dependency that applies here met."""
         for pkg in final.values():
             if pkg.obsolete:
-                self._fail(image, f"{pkg.fmri} is obsolete but planned as installed")
+                self._fail(image, f"{pkg.fmri} is obsolete but installed")
             for dep in pkg.depends:
-                if filt.allows(dep.tags):
+                if filt.allows(dep.tags) and (parents or dep.type is not DepType.PARENT):
                     self._dependency(image, final, pkg, dep, filt)
-        if request is None:
-            return  # unchanged images: no plan to check beyond consistency above
-        self._changes(image, final, request, filt)
 
     # -- dependencies ----------------------------------------------------------------
 

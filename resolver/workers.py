@@ -22,7 +22,8 @@ import contextlib
 import gc
 import multiprocessing
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from multiprocessing.connection import Connection, wait
@@ -30,6 +31,7 @@ from multiprocessing.process import BaseProcess
 from typing import TypeVar
 
 from resolver.errors import InternalError, ZonesolveError
+from resolver.limits import check_deadline
 from resolver.progress import Progress
 
 T = TypeVar("T")
@@ -58,19 +60,25 @@ def run_all(
     jobs: int | None,
     progress: Progress | None = None,
     phase: str = "",
+    deadline: float | None = None,
 ) -> list[T]:
     """``[task(0), ..., task(count - 1)]``, in ``jobs`` worker processes (None:
     as many as CPUs, and only for enough tasks to pay for it). If tasks raise
-    ZonesolveError, the one of the lowest index is raised, as in a serial run."""
+    ZonesolveError, the one of the lowest index is raised, as in a serial run.
+
+    ``deadline`` (``time.monotonic()``): past it, SolveTimeout, without waiting
+    for running tasks (their workers are stopped). Tasks that can take long
+    should check it themselves too, to stop at a clean point."""
     workers = _workers(count, jobs)
     if workers <= 1:
         out = []
         for i in range(count):
+            check_deadline(deadline, phase or "working")
             out.append(task(i))
             if progress:
                 progress(phase, i + 1, count)
         return out
-    return _forked(task, count, workers, progress, phase)
+    return _forked(task, count, workers, progress, phase, deadline)
 
 
 def _workers(count: int, jobs: int | None) -> int:
@@ -91,7 +99,12 @@ def _call(i: int) -> tuple[bool, object]:
 
 
 def _forked(
-    task: Callable[[int], T], count: int, workers: int, progress: Progress | None, phase: str
+    task: Callable[[int], T],
+    count: int,
+    workers: int,
+    progress: Progress | None,
+    phase: str,
+    deadline: float | None,
 ) -> list[T]:
     global _task
     _task = task
@@ -101,10 +114,14 @@ def _forked(
         # no cyclic GC in workers: a collection would touch every inherited
         # object and copy their pages; a worker's own garbage is small
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=gc.disable) as pool:
+        executor = ProcessPoolExecutor(workers, mp_context=context, initializer=gc.disable)
+        with _abandoned_on_error(executor) as pool:
             pending: dict[Future[tuple[bool, object]], int] = {pool.submit(_call, i): i for i in range(count)}
             while pending:
-                done, _ = wait_futures(pending, return_when=FIRST_COMPLETED)
+                left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+                done, _ = wait_futures(pending, timeout=left, return_when=FIRST_COMPLETED)
+                if not done:
+                    check_deadline(deadline, phase or "working")
                 for future in done:
                     i = pending.pop(future)
                     ok, value = future.result()
@@ -121,6 +138,27 @@ def _forked(
     if failed:
         raise failed[min(failed)]
     return [results[i] for i in range(count)]  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def _abandoned_on_error(pool: ProcessPoolExecutor) -> Iterator[ProcessPoolExecutor]:
+    """The pool, shut down when done; after an exception in this process (a
+    timeout, an interrupt) without waiting: queued tasks are cancelled and
+    running ones stopped, so that giving up is not delayed by work nobody
+    will read."""
+    try:
+        yield pool
+    except BaseException:
+        # ProcessPoolExecutor has no public way to stop running tasks
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(OSError, ValueError):
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _cancel_after(pending: dict[Future[tuple[bool, object]], int], index: int) -> None:

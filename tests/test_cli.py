@@ -39,7 +39,9 @@ NEW = parse_fmri("pkg://test/foo@2.0,5.11-0:20240101T000000Z")
 def fake_solve(monkeypatch: pytest.MonkeyPatch, answer: Callable[[Operation], Result]) -> None:
     """Replace loading and planning by ``answer(operation)``."""
 
-    def solve(ns: argparse.Namespace, op: Operation, progress: Any, context: cli.Context) -> Result:
+    def solve(
+        ns: argparse.Namespace, op: Operation, progress: Any, context: cli.Context, alarm: Any = None
+    ) -> Result:
         context.parents = {"global": None, "z1": "global"}
         return answer(op)
 

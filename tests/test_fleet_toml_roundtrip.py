@@ -46,7 +46,7 @@ def images(draw: st.DrawFn, name: str, parent: str | None) -> Image:
         facets=tuple(sorted(facets.items())),
         installed=tuple(installed.values()),
         frozen=tuple(draw(st.lists(st.builds(lambda s, v: f"{s}@{v}", stems, _dotted), max_size=2))),
-        avoid=tuple(draw(st.lists(text, max_size=2))),
+        avoid=tuple(draw(st.lists(stems, max_size=2))),  # package patterns, checked when read
     )
 
 

@@ -43,6 +43,9 @@ UNREACHABLE = {
     "li-group-dep-unsatisfiable-in-child-skipped": "the zone gets solaris-small-server without its "
     "group target ipfilter, skipped by the zone's own install (its candidates need a package the "
     "global zone lacks); planned from the global zone the zone's group dependency is not excused",
+    "li-attach-other-zone-with-broken-state-is-unaffected": "z1's installed set breaks a rule (app "
+    "without the lib it requires) and attaching z2 leaves it so; planned from the global zone, z1 "
+    "must end consistent, which its locked state is not",
 }
 
 
