@@ -1,4 +1,4 @@
-# zonesolve: `make demo` plans the shipped sample, `make test` runs the tests.
+# zonesolve: `make demo` plans the shipped sample (and asks why of one package), `make test` runs the tests.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/zonesolve update -r --fleet manifests/demo-fleet.toml
 	$(BIN)/python tests/fixtures/make_image_roots.py $(DEMO_HOST)
 	$(BIN)/zonesolve update -r --root $(DEMO_HOST)/host
+	$(BIN)/zonesolve why web/server/haproxy --image global --fleet manifests/demo-fleet.toml
 
 test: $(STAMP)
 	$(BIN)/ruff check resolver grammar tests bench

@@ -383,7 +383,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lock_parser(subparsers)
     _add_schema_parser(subparsers)
     _add_cache_parser(subparsers)
+    _add_why(subparsers)
     return parser
+
+
+def _add_why(subparsers: Any) -> None:
+    """``why PKG``: why a package is at its version, and not newer, per image."""
+    why = subparsers.add_parser(
+        "why",
+        help="why a package is at its version here, and not newer (or not installed)",
+        description="Why PKG is at its version in each image (what requires or pins it), and why "
+        "it is not newer or not installed (the binding rule of its newest version, with fixes).",
+        epilog="examples:\n  zonesolve why web/curl\n  zonesolve why nginx --image web1 --format json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    why.add_argument("package", metavar="PKG", help="package name or pattern")
+    _add_output_options(why)
 
 
 def _check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
@@ -392,8 +407,12 @@ def _check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
         return
     if getattr(ns, "command", None) == "site" and ns.scheduler is not None and ns.workers is not None:
         parser.error("--scheduler and --workers cannot be combined (the cluster has its workers)")
-    if ns.zones and not ns.root:
+    if getattr(ns, "zones", None) and not ns.root:
         parser.error("--zones lists the zones of a host: use it with --root DIR")
+    if ns.verb == "why":
+        if ns.format == "pkg-parsable":
+            parser.error("why has no pkg-parsable output (it plans nothing)")
+        return
     if ns.verb == "import":
         return
     if ns.verb == "audit":
@@ -460,6 +479,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_site(ns)
         if ns.verb == "import":
             return run_import(ns)
+        if ns.verb == "why":
+            return run_why(ns)
         if ns.verb in COMMANDS:
             return COMMANDS[ns.verb](ns)
         return run_lint(ns.paths) if ns.verb == "lint" else run_plan(ns)
@@ -1074,6 +1095,45 @@ def run_cache(ns: argparse.Namespace) -> int:
 
 #: Commands that are not planning verbs (beside lint): name -> runner.
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"schema": run_schema, "cache": run_cache}
+
+
+# ---------------------------------------------------------------------------
+# why
+
+
+def run_why(ns: argparse.Namespace) -> int:
+    """``why PKG``: load, explain, render; an error is a message and exit 1."""
+    from resolver.why import explain_why
+
+    report = None
+    errors: list[ZonesolveError] = []
+    try:
+        with _deadline(ns.timeout) as alarm:
+            fleet = load_input(ns)
+            catalog = _load_catalog(fleet, _cache_dir(ns), reporter(ns.format), alarm.at)
+            if ns.image is not None:
+                _with_image(Operation(Verb.UPDATE, image=ns.image), fleet)
+            with gc_paused():
+                report = explain_why(fleet, catalog, ns.package, ns.image, ns.jobs)
+    except ZonesolveError as err:
+        errors = [err]
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as exc:
+        errors = [_internal(exc, ns.verbose)]
+    if ns.format == "json":
+        output = render.why_json(report, errors)
+    elif errors:
+        _report_errors(errors, ns.verbose)
+        return EXIT_ERROR
+    else:
+        assert report is not None
+        output = render.why_text(report, ns.verbose)
+    status = EXIT_ERROR if errors else EXIT_OK
+    if ns.output is None:
+        sys.stdout.write(output)
+        return status
+    return _write_output(ns.output, output, status, bool(errors))
 
 
 # ---------------------------------------------------------------------------

@@ -33,19 +33,57 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """One link of an explanation: a package, the rule that applies, the image.
+    """One step of an explanation: the rule, the image it holds in, the
+    package it comes from, and the sentence resolver.explain made of them.
 
-    ``rule`` is a short machine-readable name (``require``, ``incorporate``,
-    ``freeze``, ``parent``, ``publisher``, ``variant``, ``request``, ...).
+    - ``rule``: a ``resolver.reasons.Rule`` value (``require``,
+      ``incorporate``, ``freeze``, ``version-lock``, ``parent``, ``zone``, ...);
+    - ``package``: the FMRI of the package the rule belongs to (the package
+      with the dependency, the incorporation, the frozen or installed one);
+    - ``dependency``: the dependency action, ``TYPE FMRI`` (``require lib@2.0``);
+    - ``versions``: the package versions the step is about (those it
+      excludes, or requires), full FMRIs, oldest first;
+    - ``zones``: for a zone's rule seen from the global zone, the zones;
+    - ``setting``: the configuration named (a freeze pattern, a facet, a
+      publisher, a variant), as the admin would type it.
     """
 
     rule: str
     text: str
     image: str | None = None
     package: str | None = None
+    dependency: str | None = None
+    versions: tuple[str, ...] = ()
+    zones: tuple[str, ...] = ()
+    setting: str | None = None
 
-    def to_json(self) -> dict[str, str | None]:
-        return {"rule": self.rule, "text": self.text, "image": self.image, "package": self.package}
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "text": self.text,
+            "image": self.image,
+            "package": self.package,
+            "dependency": self.dependency,
+            "versions": list(self.versions),
+            "zones": list(self.zones),
+            "setting": self.setting,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """An action that lifts an explanation's cause, checked before it is
+    offered: ``command`` is the pkg(1) command line, run in ``image``;
+    ``action`` names the kind (``unfreeze``, ``change-facet``, ``name``,
+    ``update-parent``, ``uninstall``, ``reject``, ``update-all``, ...)."""
+
+    action: str
+    command: str
+    image: str | None
+    text: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"action": self.action, "command": self.command, "image": self.image, "text": self.text}
 
 
 class ZonesolveError(Exception):
@@ -123,17 +161,31 @@ class NotAllowedError(ZonesolveError):
 
 
 class NoSolution(ZonesolveError):
-    """No plan satisfies every rule; ``facts`` explain why, root cause first."""
+    """No plan satisfies every rule; ``facts`` explain why, root cause first;
+    ``fixes`` lift the cause (each checked); ``zones`` are the zones that
+    block (joint mode)."""
 
     kind = "no-solution"
 
-    def __init__(self, message: str, facts: list[Fact], *, image: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        facts: list[Fact],
+        *,
+        image: str | None = None,
+        fixes: tuple[Fix, ...] = (),
+        zones: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message, image=image)
         self.facts = facts
+        self.fixes = fixes
+        self.zones = zones
 
     def to_json(self) -> dict[str, object]:
         out = super().to_json()
         out["explanation"] = [f.to_json() for f in self.facts]
+        out["fixes"] = [f.to_json() for f in self.fixes]
+        out["zones"] = list(self.zones)
         return out
 
 

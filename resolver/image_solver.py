@@ -9,18 +9,19 @@ from functools import cached_property
 from itertools import compress
 from typing import cast
 
+from resolver.conflict import ConflictFinder
 from resolver.encode.assume import Assumptions
-from resolver.encode.context import PARENT, ClassEncoding
+from resolver.encode.context import ClassEncoding
 from resolver.encode.deps import encode_dependencies
 from resolver.encode.goals import encode_one_version_per_stem
 from resolver.encode.zones import encode_parent_dependencies, encode_svr4_zone
-from resolver.explain import ConflictFinder, facts_from_conflict
 from resolver.fmri import Fmri
 from resolver.model import Brand, DepType, Package
 from resolver.objective import DeadLiterals, Optimizer, Oracle
 from resolver.plan import HeldBack
 from resolver.problem import ImageProblem, SharedProblem
-from resolver.sat import Formula, Origin, SatSolver
+from resolver.reasons import ParentVar
+from resolver.sat import Formula, SatSolver
 
 _POSITIVE = (0).__lt__  # a model's literal is true
 #: tries of the one-call update-all path (each failure that names one dead literal allows another)
@@ -62,9 +63,7 @@ class ClassSolve:
         if image.brand is Brand.NATIVE and parent is not None:
             encode_svr4_zone(self.enc, parent_candidates)
         self.interface = [
-            (key[2], var)
-            for key, var in self.formula.var_of.items()
-            if isinstance(key, tuple) and key[0] == PARENT
+            (key.fmri, var) for key, var in self.formula.var_of.items() if isinstance(key, ParentVar)
         ]
         #: per candidate stem in name order, the literal "no version installed"
         #: (made now, with the other lasting variables, before any image's scratch)
@@ -166,7 +165,8 @@ class ClassSolve:
         return [lit for lit in self.solver.core() if lit in assumed]
 
     def finder(self) -> ConflictFinder:
-        if self._finder is None or self._finder.size != len(self.formula.clauses):
+        """The explanations' index of this formula (built on first use)."""
+        if self._finder is None:
             self._finder = ConflictFinder(self.formula, self.deadline)
         return self._finder
 
@@ -410,21 +410,7 @@ class ImageRun:
                     todo.append(live[stem])
         return {s: p for s, p in live.items() if s not in renamed or s in needed}
 
-    # -- held back ---------------------------------------------------------------------------
-
-    def held_back(self, selection: Selection, opt: Optimizer, explain: bool) -> tuple[HeldBack, ...]:
-        """Requested packages left below the newest version the image can see."""
-        out = []
-        for stem in sorted(self.requested()):
-            pkg = selection.final.get(stem)
-            newest = self._newest_visible(stem)
-            if pkg is None or newest is None or newest.fmri.version <= pkg.fmri.version:  # type: ignore[operator]
-                continue
-            because = self._because(stem, newest, opt) if explain else "held back"
-            out.append(HeldBack(stem, pkg.fmri, newest.fmri, because))
-        return tuple(out)
-
-    def _newest_visible(self, stem: str) -> Package | None:
+    def newest_visible(self, stem: str) -> Package | None:
         """The newest version the image could have; for a stem the request
         names with a version, the newest of those (install foo@2.0 holds
         nothing back when foo@2.1 exists: 2.1 was not asked for)."""
@@ -434,35 +420,3 @@ class ImageRun:
             return newest
         asked = [p for p in proposed if not p.obsolete and any(p is v for v in self.cls.shared.visible(stem))]
         return max(asked, key=lambda p: p.fmri.version.key, default=None)  # type: ignore[union-attr]
-
-    def _because(self, stem: str, newest: Package, opt: Optimizer) -> str:
-        is_candidate = any(newest is c for c in self.cls.shared.candidates.get(stem, ()))
-        why = self.problem.why_excluded(newest) if is_candidate else self.problem.publisher_reason(newest)
-        if why:
-            return f"{newest.fmri.short()}: {why}"
-        ladder = self.assumed.ladder(stem)
-        core = opt.blocking_core(ladder[-1]) if ladder else None
-        if not core:
-            return "newer versions conflict with the rest of the plan"
-        return self._core_reason(stem, core)
-
-    def _core_reason(self, stem: str, core: list[int]) -> str:
-        keys = self.cls.formula.keys
-        assumptions: dict[int, Origin] = {}
-        seeds = {stem}
-        for lit in core:
-            key = keys[abs(lit)]
-            if lit in self.assumed.origins:
-                assumptions[lit] = self.assumed.origins[lit]
-            elif isinstance(key, tuple) and key and isinstance(key[-1], Fmri):
-                seeds.add(key[-1].stem)
-                what = key[-1].short() if lit > 0 else f"no {key[-1].short()}"
-                where = "the global zone" if key[0] == PARENT else self.name
-                rule = "wanted" if key[-1].stem == stem else "decided"
-                assumptions[lit] = Origin(rule, self.name, f"{where} has {what}")
-        origins = self.cls.finder().minimal(assumptions, seeds)
-        if not origins:
-            return "newer versions conflict with the rest of the plan"
-        kept = [o for o in origins if o.rule not in ("wanted", "selector", "one-version") and o.text]
-        facts = facts_from_conflict(kept, {self.name: self.problem}, limit=1, image=self.name)
-        return "; ".join(f.text for f in facts) or "conflict"

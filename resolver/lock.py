@@ -50,6 +50,7 @@ from resolver.fmri import Fmri, parse_fmri
 from resolver.model import Fleet, Image, Lock, LockedImage
 from resolver.plan import ImagePlan, Result
 from resolver.problem import Request
+from resolver.reasons import Rule
 
 __all__ = ["LOCK_VERSION", "load_lock", "lock_requests", "lock_text", "retitled", "unreached"]
 
@@ -266,7 +267,9 @@ def unreached(lock: Lock, images: Mapping[str, ImagePlan]) -> NoSolution | None:
                 text = f"{want[stem]} is locked but cannot stay installed"
             else:
                 text = f"{want[stem]} is locked, but {have[stem]} is needed"
-            facts.append(Fact("lock", text, locked.name, stem))
+            fmri = want.get(stem) or have[stem]
+            facts.append(Fact(Rule.LOCK, text, locked.name, str(fmri), versions=(str(fmri),)))
     if not facts:
         return None
-    return NoSolution(f"update --to {lock.path}: the locked state cannot be reached exactly", facts)
+    title = f"update --to {lock.path}: the locked state cannot be reached exactly"
+    return NoSolution(title, facts, image=facts[0].image)

@@ -125,7 +125,7 @@ class Optimizer:
                 return True
             for clause, origin in cuts:
                 if any(self._holds(lit, model) for lit in clause):
-                    raise AssertionError(f"a zone cut does not exclude the model it answers: {origin.text}")
+                    raise AssertionError(f"a zone cut does not exclude the model it answers: {origin.cut}")
                 self.formula.add(clause, origin)
             if any(not clause for clause, _ in cuts):
                 return False  # some zone cannot follow any plan

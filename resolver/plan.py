@@ -6,26 +6,40 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from resolver.errors import ZonesolveError
+from resolver.errors import Fact, Fix, ZonesolveError
 from resolver.fmri import Fmri
 from resolver.model import Operation
 
 
 @dataclass(frozen=True, slots=True)
 class HeldBack:
-    """A package left below its newest version, and the rule that holds it."""
+    """A package left below its newest version, and the rule that holds it:
+    ``because`` in one line, ``facts`` the explanation (binding rule first),
+    ``fixes`` that would let it move, ``zones`` the zones that hold it back
+    (a global-zone package in joint mode)."""
 
     stem: str
     installed: Fmri  # the version in the plan
     newest: Fmri  # the newest version the image could see
     because: str
+    facts: tuple[Fact, ...] = ()
+    fixes: tuple[Fix, ...] = ()
+    zones: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, str]:
+    @property
+    def rule(self) -> str | None:
+        """The binding rule (the first fact's)."""
+        return self.facts[0].rule if self.facts else None
+
+    def to_json(self) -> dict[str, object]:
         return {
             "stem": self.stem,
             "installed": str(self.installed),
             "newest": str(self.newest),
             "because": self.because,
+            "explanation": [f.to_json() for f in self.facts],
+            "fixes": [f.to_json() for f in self.fixes],
+            "zones": list(self.zones),
         }
 
 

@@ -9,7 +9,8 @@ variants and facets. One formula encodes it once for all of them.
 
 What differs between the images of a class is an ``ImageProblem``: the
 installed set, the request, freezes and avoids, and from them the versions
-this image may not choose, each with its reason: publisher rules, --reject,
+this image may not choose, each with its reason (a ``Reason``: the rule and
+what it comes from; resolver.explain words it): publisher rules, --reject,
 the requested versions, maintained incorporations, freezes, upgrade paths
 (origin), explicit-install packages, and versions older than the installed
 one unless an incorporation allows the downgrade (ips-semantics 7.4). These
@@ -31,6 +32,7 @@ from resolver.errors import InputError
 from resolver.fmri import DEPEND_SELF, Version
 from resolver.model import CLOSURE_TYPES, Brand, Dependency, DepType, Image, Package
 from resolver.patterns import StemIndex, parse_pattern
+from resolver.reasons import PublisherWhy, Reason, Rule, version_lock_facet
 from resolver.varcet import VarcetFilter
 
 
@@ -304,7 +306,7 @@ class ImageProblem:
         ) - request.reject
         self.downgrades: dict[str, set[int]] = {}
         self._excluded: dict[str, list[tuple[Package, str]]] | None = None
-        self._pins: dict[str, list[tuple[Package, Version]]] | None = None
+        self._pins: dict[str, list[tuple[Package, Dependency]]] | None = None
 
     def deps(self, pkg: Package) -> tuple[Dependency, ...]:
         return self.shared.deps(pkg)
@@ -485,62 +487,63 @@ class ImageProblem:
         proposed = self.request.proposed.get(pkg.stem)
         return not (proposed and all(p.fmri.version < inst.fmri.version for p in proposed))  # type: ignore[operator]
 
-    def why_excluded(self, pkg: Package, late: bool = True) -> str | None:
+    def why_excluded(self, pkg: Package, late: bool = True) -> Reason | None:
         """Why this image may not choose ``pkg`` (a class candidate), or None.
         ``late=False`` leaves out the checks pkg(5) makes after its closure
         (upgrade path, explicit-install), which decide group dependencies."""
         stem = pkg.stem
         if stem in self.request.reject:
-            return "rejected by --reject"
+            return Reason(Rule.REJECT)
         if stem in self.request.remove:
-            return "the request uninstalls it"
+            return Reason(Rule.UNINSTALL)
         why = self.publisher_reason(pkg)
         if why:
             return why
         proposed = self.request.proposed.get(stem)
         if proposed is not None and all(p is not pkg for p in proposed):
-            return "not a version the request names"
+            return Reason(Rule.REQUEST_VERSION, setting=self.request.proposed_by.get(stem, stem))
         for why in (self._maintained_reason(pkg), self._freeze_reason(pkg)):
             if why:
                 return why
         return self.late_reason(pkg) if late else None
 
-    def late_reason(self, pkg: Package) -> str | None:
+    def late_reason(self, pkg: Package) -> Reason | None:
         """The checks pkg(5) makes after its closure: origin, explicit-install."""
         why = self._origin_reason(pkg)
         if why:
             return why
         if pkg.explicit_install and not self.explicitly_allowed(pkg):
-            return "can only be installed if requested by name (pkg.depend.explicit-install)"
+            return Reason(Rule.EXPLICIT_INSTALL)
         return None
 
-    def publisher_reason(self, pkg: Package) -> str | None:
+    def publisher_reason(self, pkg: Package) -> Reason | None:
         """The publisher rules (ips-semantics 6.2), or None if pkg's publisher may serve it."""
         stem = pkg.stem
         inst = self.installed.get(stem)
         if pkg is inst:
             return None
         if inst is not None and pkg.fmri.version == inst.fmri.version:
-            return f"{inst.fmri.short()} is installed from '{inst.publisher}'"
-        allowed, why = self.allowed_publishers(stem)
-        return None if pkg.publisher in allowed else why.format(pub=pkg.publisher)
+            return Reason(Rule.PUBLISHER, by=inst, setting=inst.publisher, publisher="installed")
+        allowed, rule, why = self.allowed_publishers(stem)
+        if pkg.publisher in allowed:
+            return None
+        return Reason(rule, by=inst if rule is Rule.STICKY else None, setting=_names(allowed), publisher=why)
 
-    def allowed_publishers(self, stem: str) -> tuple[set[str], str]:
+    def allowed_publishers(self, stem: str) -> tuple[set[str], Rule, PublisherWhy | None]:
+        """The publishers that may serve ``stem`` here, and the rule that says so."""
         inst = self.installed.get(stem)
         pubs = {p.name: p for p in self.image.publishers}
         named = self.request.proposed_by.get(stem)
         if named is not None and parse_pattern(named).publisher is not None:
-            return {parse_pattern(named).publisher or ""}, "the request names another publisher than '{pub}'"
+            return {parse_pattern(named).publisher or ""}, Rule.PUBLISHER, "named"
         if inst is not None and inst.publisher in pubs and pubs[inst.publisher].sticky:
-            return {inst.publisher}, (
-                f"{stem} is installed from sticky publisher '{inst.publisher}'; '{{pub}}' may not replace it"
-            )
+            return {inst.publisher}, Rule.STICKY, None
         proposed = self.request.proposed.get(stem)
         if proposed:
             best_rank = min(self.shared.rank(p.publisher) for p in proposed)
             best = {p.publisher for p in proposed if self.shared.rank(p.publisher) == best_rank}
-            return best, "the request chose another publisher than '{pub}'"
-        return self.default_publishers(stem), "a higher-ranked publisher than '{pub}' offers it"
+            return best, Rule.PUBLISHER, "chosen"
+        return self.default_publishers(stem), Rule.PUBLISHER, "ranked"
 
     def default_publishers(self, stem: str) -> set[str]:
         offered = [self.shared.rank(p.publisher) for p in self.shared.visible(stem)]
@@ -549,22 +552,19 @@ class ImageProblem:
         best = min(offered)
         return {p.publisher for p in self.shared.visible(stem) if self.shared.rank(p.publisher) == best}
 
-    def _freeze_reason(self, pkg: Package) -> str | None:
+    def _freeze_reason(self, pkg: Package) -> Reason | None:
         frozen = self.freezes.get(pkg.stem)
         if frozen and not pkg.fmri.version.matches(frozen[0]):  # type: ignore[union-attr]
-            return f"excluded by a freeze on {frozen[1]}"
+            return Reason(Rule.FREEZE, by=self.installed.get(pkg.stem), setting=frozen[1])
         return None
 
-    def _origin_reason(self, pkg: Package) -> str | None:
+    def _origin_reason(self, pkg: Package) -> Reason | None:
         for dep in self.deps(pkg):
             if dep.type is not DepType.ORIGIN or dep.fmri.version is None:
                 continue
             inst = self.installed.get(dep.fmri.stem)
             if inst is not None and not at_least(inst, dep.fmri.version):
-                return (
-                    f"upgrade path: {dep.fmri.short()} or newer must be installed first "
-                    f"({inst.fmri.short()} is installed)"
-                )
+                return Reason(Rule.ORIGIN, by=inst, dep=dep)
         return None
 
     def explicitly_allowed(self, pkg: Package) -> bool:
@@ -583,53 +583,53 @@ class ImageProblem:
     def _holdless_incorporation(pkg: Package) -> bool:
         return pkg.install_hold is None and pkg.is_incorporation
 
-    def _maintained_reason(self, pkg: Package) -> str | None:
+    def _maintained_reason(self, pkg: Package) -> Reason | None:
         stem = pkg.stem
         inc = self.maintained.get(stem)
         if inc is not None and pkg is not inc:
-            return (
-                f"installed incorporation {inc.fmri.short()} stays at its version "
-                "(name it on the command line to move it)"
-            )
-        for inc, version in self._maintained_pins().get(stem, ()):
-            if not pkg.fmri.version.matches(version):  # type: ignore[union-attr]
-                return f"excluded by installed incorporation {inc.fmri.short()}"
+            return Reason(Rule.INCORPORATION_KEPT, by=inc)
+        for inc, dep in self._maintained_pins().get(stem, ()):
+            if not pkg.fmri.version.matches(dep.fmri.version):  # type: ignore[union-attr,arg-type]
+                facet = version_lock_facet(dep)
+                rule = Rule.VERSION_LOCK if facet else Rule.INCORPORATE
+                return Reason(rule, by=inc, dep=dep, setting=facet)
         return None
 
-    def _maintained_pins(self) -> dict[str, list[tuple[Package, Version]]]:
-        """Per stem, the maintained incorporations that incorporate it, and at what version."""
+    def _maintained_pins(self) -> dict[str, list[tuple[Package, Dependency]]]:
+        """Per stem, the maintained incorporations that incorporate it, and their dependency."""
         if self._pins is None:
             self._pins = {}
             for inc in self.maintained.values():
                 for dep in self.deps(inc):
                     if dep.type is DepType.INCORPORATE and dep.fmri.version is not None:
-                        self._pins.setdefault(dep.fmri.stem, []).append((inc, dep.fmri.version))
+                        self._pins.setdefault(dep.fmri.stem, []).append((inc, dep))
         return self._pins
 
     # -- views for explanations and reports (computed on demand) ----------------------
 
-    def excluded(self, stem: str) -> list[tuple[Package, str]]:
+    def excluded(self, stem: str) -> list[tuple[Package, Reason]]:
         """Versions of ``stem`` this image sees but may not choose, with the reason."""
-        out = [(p, why) for p in self.catalog.versions(stem) if (why := self._reason_any(p)) is not None]
-        return [(p, w) for p, w in out if w]
+        return [(p, why) for p in self.catalog.versions(stem) if (why := self.reason_any(p)) is not None]
 
-    def _reason_any(self, pkg: Package) -> str | None:
-        mismatch = self.filter.package_mismatch(pkg)
+    def reason_any(self, pkg: Package) -> Reason | None:
+        """Why this image may not choose ``pkg``, any version the catalog has
+        (not only the class's candidates): its variants, an unconfigured
+        publisher, an implicit downgrade, or ``why_excluded``."""
+        mismatch = self.filter.variant_mismatch(pkg)
         if mismatch:
-            return mismatch
+            name, values, have = mismatch
+            return Reason(Rule.VARIANT, setting=f"{name}={have}", values=values)
         if pkg.publisher not in {p.name for p in self.image.publishers} and pkg is not self.installed.get(
             pkg.stem
         ):
-            return f"publisher '{pkg.publisher}' is not configured in image {self.image.name}"
+            return Reason(Rule.PUBLISHER, setting=pkg.publisher, publisher="unconfigured")
         if self.older_than_installed(pkg):
-            return ""  # reported once, as a note
+            return Reason(Rule.NO_DOWNGRADE, by=self.installed[pkg.stem])
         return self.why_excluded(pkg)
 
-    def note(self, stem: str) -> str | None:
-        inst = self.installed.get(stem)
-        if inst is None or not any(self.older_than_installed(p) for p in self.catalog.versions(stem)):
-            return None
-        return f"{inst.fmri.short()} is installed; older versions are not considered (no implicit downgrades)"
+
+def _names(publishers: set[str]) -> str:
+    return ", ".join(sorted(publishers))
 
 
 def installed_packages(image: Image, catalog: Catalog, purpose: str = "plan") -> dict[str, Package]:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from resolver.bootenv import boot_environment
-from resolver.errors import Diverged, InputErrors, InternalError, NoSolution, ZonesolveError
+from resolver.errors import Diverged, Fact, Fix, InputErrors, InternalError, NoSolution, ZonesolveError
 from resolver.fmri import Fmri
 from resolver.model import Verb
 from resolver.plan import HeldBack, ImagePlan, Outcome, Result
+
+if TYPE_CHECKING:
+    from resolver.why import ImageWhy, WhyReport
 
 __all__ = [
     "blocking_errors",
@@ -28,6 +31,8 @@ __all__ = [
     "to_json",
     "to_pkg_parsable",
     "to_text",
+    "why_json",
+    "why_text",
 ]
 
 JSON_VERSION = 1
@@ -37,6 +42,8 @@ FACTS_SHOWN = 6
 HELD_SHOWN = 5
 #: Zone names listed in a group title without -v.
 NAMES_SHOWN = 8
+#: Fixes shown per explanation without -v (each was checked).
+FIXES_SHOWN = 1
 
 Parents = Mapping[str, str | None]
 T = TypeVar("T")
@@ -200,6 +207,7 @@ def to_text(result: Result, verbose: bool = False, parents: Parents | None = Non
     lines = [_headline(result)]
     if primary in result.images:
         lines += ["", *_image_block(primary, result.images[primary], verbose)]
+        lines += _holding_zones(result.images[primary], verbose)
     lines += _zones_text(result, _children(result, primary, parents), verbose)
     lines += _order_text(result)
     return "\n".join(lines) + "\n"
@@ -265,7 +273,7 @@ def _image_block(title: str, plan: ImagePlan, verbose: bool) -> list[str]:
         verb = "downgrade" if _is_downgrade(old, new) else "update"
         lines.append(f"  {verb:<10} {_change(old, new)}")
     lines += [f"  remove     {fmri.short()}" for fmri in plan.removed]
-    return lines + _held_text(plan.held_back, verbose)
+    return lines + _held_text(plan.held_back, verbose, plan.name)
 
 
 def _is_downgrade(old: Fmri, new: Fmri) -> bool:
@@ -290,17 +298,103 @@ def _change(old: Fmri, new: Fmri) -> str:
     return text
 
 
-def _held_text(held: Sequence[HeldBack], verbose: bool) -> list[str]:
-    """Held-back packages and why; only the first few unless verbose."""
+def _held_text(held: Sequence[HeldBack], verbose: bool, image: str | None = None) -> list[str]:
+    """Held-back packages and why (the binding rule), with the first fix;
+    only the first few unless verbose, which also shows every step and fix."""
     shown = _cut(sorted(held, key=lambda h: h.stem), HELD_SHOWN, verbose)
-    lines = [
-        f"  held back  {hb.stem}@{_version_text(hb.installed, False)}"
-        f" (newest {_version_text(hb.newest, False)}): {hb.because}"
-        for hb in shown
-    ]
+    lines = []
+    for hb in shown:
+        lines.append(
+            f"  held back  {hb.stem}@{_version_text(hb.installed, False)}"
+            f" (newest {_version_text(hb.newest, False)}): {hb.because}"
+        )
+        if verbose:
+            lines += [f"               - {_fact_line(fact, image)}" for fact in hb.facts]
+        lines += _fixes_lines(hb.fixes, verbose, "             ")
     if len(held) > len(shown):
         lines.append(f"  ... and {len(held) - len(shown)} more held back (-v lists them)")
     return lines
+
+
+def _fixes_lines(fixes: Sequence[Fix], verbose: bool, indent: str) -> list[str]:
+    """``fix: pkg unfreeze sys (in zone z1)``, one line per fix shown."""
+    shown = list(fixes) if verbose else list(fixes[:FIXES_SHOWN])
+    return [f"{indent}{'fix' if i == 0 else 'or '}: {fix.text}" for i, fix in enumerate(shown)]
+
+
+def _fact_line(fact: Fact, image: str | None) -> str:
+    """A step's sentence, naming its image when that is not ``image``."""
+    text = fact.text
+    if fact.image and fact.image != image and fact.image not in text:
+        text += f" (in {fact.image})"
+    return text
+
+
+def _holding_zones(plan: ImagePlan, verbose: bool) -> list[str]:
+    """Joint mode: which zones hold the global zone's packages back, and by
+    which rule: ``2 zones hold back 3 packages: db1 (freeze on ...), web1 (...)``."""
+    by_zone: dict[str, list[HeldBack]] = {}
+    for hb in plan.held_back:
+        for zone in hb.zones:
+            by_zone.setdefault(zone, []).append(hb)
+    if not by_zone:
+        return []
+    held = {hb.stem for hbs in by_zone.values() for hb in hbs}
+    zones = _cut(sorted(by_zone), NAMES_SHOWN, verbose)
+    named = ", ".join(f"{z} ({_rules_of(z, by_zone[z])})" for z in zones)
+    if len(zones) < len(by_zone):
+        named += f", ... {len(by_zone) - len(zones)} more"
+    verb = "holds" if len(by_zone) == 1 else "hold"
+    where = f"in {plan.name}" if plan.name else "here"
+    return [f"  {_count(len(by_zone), 'zone')} {verb} back {_count(len(held), 'package')} {where}: {named}"]
+
+
+def _rules_of(zone: str, held: Sequence[HeldBack]) -> str:
+    """The binding rules a zone holds packages back with, briefly."""
+    labels = []
+    for hb in held:
+        fact = next((f for f in hb.facts if f.image == zone), None) or next(
+            (f for f in hb.facts if f.image in hb.zones), None
+        )
+        labels.append(_rule_label(fact) if fact else "zone rules")
+    unique = list(dict.fromkeys(labels))
+    return ", ".join(unique[:3]) + (f", +{len(unique) - 3}" if len(unique) > 3 else "")
+
+
+def _rule_label(fact: Fact) -> str:
+    """``freeze on sys``, ``facet.version-lock.web/curl``, ``parent dependency of sys``."""
+    stem = _stem_of(fact)
+    if fact.rule == "freeze":
+        return f"freeze on {fact.setting or stem}"
+    if fact.rule == "version-lock" and fact.setting:
+        return fact.setting
+    if fact.rule in ("incorporate", "incorporation-kept"):
+        return f"incorporation {_stem_of(fact, owner=True)}"
+    if fact.rule == "parent":
+        return f"parent dependency of {stem}"
+    if fact.rule == "exclude":
+        return f"{_stem_of(fact, owner=True)} excludes {_target_of(fact) or stem}"
+    if fact.rule in ("variant", "missing", "obsolete") and fact.dependency:
+        return f"{fact.rule} ({_target_of(fact)})"
+    return f"{fact.rule} ({stem})"
+
+
+def _target_of(fact: Fact) -> str | None:
+    """The target stem of a fact's dependency (``require pkg:/lib@2.0`` -> ``lib``)."""
+    if not fact.dependency:
+        return None
+    from resolver.fmri import parse_fmri
+
+    return parse_fmri(fact.dependency.split(" ", 1)[1].split(",")[0].strip()).stem
+
+
+def _stem_of(fact: Fact, owner: bool = False) -> str:
+    text = fact.package if owner or not fact.versions else fact.versions[0]
+    if text is None:
+        return "?"
+    from resolver.fmri import parse_fmri
+
+    return parse_fmri(text).stem
 
 
 def _group_key(plan: ImagePlan) -> tuple[object, ...]:
@@ -357,22 +451,20 @@ def errors_text(errors: Sequence[ZonesolveError], verbose: bool = False) -> str:
 
 
 def _facts_text(err: NoSolution, verbose: bool) -> list[str]:
-    """The explanation, root cause first: a few steps, all of them with -v.
+    """The explanation, root cause first: a few steps, all of them with -v;
+    then the fixes (each checked), the first one unless verbose.
 
     A step names its image when that is not the error's own image.
     """
     facts = _cut(err.facts, FACTS_SHOWN, verbose)
     lines = ["  because:"] if facts else []
     for fact in facts:
-        text = fact.text
-        if fact.image and fact.image != err.image and fact.image not in text:
-            text += f" (in {fact.image})"
-        first, *rest = text.splitlines() or [""]
+        first, *rest = _fact_line(fact, err.image).splitlines() or [""]
         lines += [f"    - {first}", *(f"      {more}" for more in rest)]
     if len(err.facts) > len(facts):
         more = _count(len(err.facts) - len(facts), "more step")
         lines.append(f"    ... {more} (-v shows every step)")
-    return lines
+    return lines + _fixes_lines(err.fixes, verbose, "  ")
 
 
 def _in_sync(n: int) -> str:
@@ -397,3 +489,66 @@ def _audit_text(result: Result, verbose: bool) -> str:
         if verbose:
             lines += [f"    - {unmet}" for unmet in sorted(result.audit_details.get(name, []))]
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# why
+
+
+def why_json(report: WhyReport | None, errors: Sequence[ZonesolveError]) -> str:
+    """``why --format json``: per image, the installed and newest versions,
+    what holds it at its version, and why not newer (facts, fixes)."""
+    why = None
+    if report is not None:
+        why = {
+            "package": report.stem,
+            "pattern": report.pattern,
+            "images": {w.image: w.to_json() for w in report.images},
+        }
+    obj = {
+        "version": JSON_VERSION,
+        "outcome": Outcome.FAIL.value if errors else Outcome.OK.value,
+        "why": why,
+        "errors": [err.to_json() for err in _error_list(errors)],
+    }
+    return json.dumps(obj, sort_keys=True, indent=2) + "\n"
+
+
+def why_text(report: WhyReport, verbose: bool = False) -> str:
+    """``why`` for people: per image, at this version because ..., not newer
+    because ..., and the first fix (every step and fix with -v)."""
+    lines: list[str] = []
+    for why in report.images:
+        if lines:
+            lines.append("")
+        lines += _why_image(report.stem, why, verbose)
+    return "\n".join(lines) + "\n"
+
+
+def _why_image(stem: str, why: ImageWhy, verbose: bool) -> list[str]:
+    have = f"{_version_text(why.installed, False)} installed" if why.installed else "not installed"
+    if why.newest is None:
+        newest = "no version visible here"
+    elif why.possible is None:
+        newest = "the newest"
+    else:
+        newest = f"newest {_version_text(why.newest, False)}"
+    lines = [f"{stem} in {why.image}: {have} ({newest})"]
+    if why.because:
+        lines.append("  at this version because:")
+        lines += [f"    - {_fact_line(f, why.image)}" for f in _cut(why.because, FACTS_SHOWN, verbose)]
+        if len(why.because) > FACTS_SHOWN + 1 and not verbose:
+            lines.append(
+                f"    ... {_count(len(why.because) - FACTS_SHOWN, 'more step')} (-v shows every step)"
+            )
+    if why.possible is not None:
+        title = "not installed because:" if why.installed is None else "not newer because:"
+        lines.append(f"  {title if not why.possible else 'newer:'}")
+        shown = _cut(why.explanation, FACTS_SHOWN, verbose)
+        lines += [f"    - {_fact_line(f, why.image)}" for f in shown]
+        if len(why.explanation) > len(shown):
+            lines.append(
+                f"    ... {_count(len(why.explanation) - len(shown), 'more step')} (-v shows every step)"
+            )
+        lines += _fixes_lines(why.fixes, verbose, "  ")
+    return lines

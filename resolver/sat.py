@@ -1,21 +1,24 @@
 """CNF with origins, and the SAT solver. The only module that imports pysat.
 
 Every clause records its ``Origin``: the rule, the image, the package and the
-dependency it encodes, and a sentence for people. A core of clauses therefore
-reads back as packages and rules, never as numbers.
+dependency it encodes (data, no sentence: resolver.explain words it). A core
+of clauses therefore reads back as packages and rules, never as numbers.
+Keyed variables say what they mean too (resolver.reasons: ``PackageVar``,
+``ParentVar``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pysat.solvers import Solver
 
 from resolver.errors import SolveTimeout
 from resolver.model import Dependency, Package
+from resolver.reasons import Reason, Rule, ZoneCut
 
 #: MapleChrono: Minisat-family CDCL with chronological backtracking. Zones
 #: are solved with thousands of assumptions each; after a conflict it does not
@@ -26,27 +29,27 @@ SOLVER_NAME = "maplechrono"
 
 @dataclass(slots=True, eq=False)  # not frozen: made thousands of times per image, and never changed
 class Origin:
-    """Where a group of clauses comes from. ``say`` is the sentence for
-    people, or a function making it: most origins are never read, so the
-    hot encoding path passes a lambda instead of formatting a string."""
+    """Where a group of clauses, or an assumption, comes from: the rule, the
+    image ("" for the class's shared clauses), the package and dependency it
+    encodes, and for an assumption excluding a version the ``Reason``; a
+    zone's cut of a global-zone plan carries the zones and their core."""
 
-    rule: str  # require, incorporate, at-most-one, installed, request, parent, svr4, ...
-    image: str
-    say: str | Callable[[], str]
+    rule: Rule
+    image: str = ""
     package: Package | None = None
     dep: Dependency | None = None
-    #: stems whose excluded versions would have satisfied the clause (explanations)
+    #: stems the rule is about beyond the package and its dependency (the
+    #: neighbourhood of an explanation's search)
     stems: tuple[str, ...] = ()
-
-    @property
-    def text(self) -> str:
-        return self.say if isinstance(self.say, str) else self.say()
+    reason: Reason | None = None
+    cut: ZoneCut | None = None
 
 
 @dataclass
 class Formula:
     """Variables by key, and clauses each with its origin."""
 
+    #: per variable, what it means (a PackageVar or ParentVar), None for auxiliaries
     keys: list[Hashable | None] = field(default_factory=lambda: [None])
     var_of: dict[Hashable, int] = field(default_factory=dict)
     clauses: list[list[int]] = field(default_factory=list)
@@ -222,20 +225,25 @@ class SatSolver:
         self._solver.delete()
 
 
-def find_mus(
-    groups: Sequence[list[list[int]]],
-    base: Sequence[list[int]] = (),
-    assumptions: Sequence[int] = (),
-    deadline: float | None = None,
-) -> list[int] | None:
-    """A minimal unsatisfiable subset of ``groups`` (indices), given ``base``.
+@dataclass(frozen=True, slots=True)
+class Mus:
+    """Indices of an unsatisfiable subset of groups; ``minimal`` is False when
+    the deadline stopped the search (the best found so far)."""
 
-    Each group gets a selector; the core of one solve is shrunk by deletion:
-    drop a group, and keep it out if the rest is still unsatisfiable. Returns
-    None if all groups together are satisfiable.
-    """
+    indices: list[int]
+    minimal: bool = True
+
+
+def _selected(
+    groups: Sequence[list[list[int]]],
+    base: Sequence[list[int]],
+    assumptions: Sequence[int],
+    nvars: int | None = None,
+) -> tuple[Formula, list[int]]:
+    """A formula with one selector per group (``group -> selector``);
+    ``nvars``: the highest variable used, if the caller knows it."""
     formula = Formula()
-    formula.keys.extend([None] * _max_var(groups, base, assumptions))
+    formula.keys.extend([None] * (nvars if nvars is not None else _max_var(groups, base, assumptions)))
     selectors: list[int] = []
     for clauses in groups:
         sel = formula.fresh()
@@ -244,28 +252,82 @@ def find_mus(
             formula.add([*clause, -sel], _MUS_ORIGIN)
     for clause in base:
         formula.add(list(clause), _MUS_ORIGIN)
+    return formula, selectors
+
+
+def satisfiable(
+    groups: Sequence[list[list[int]]],
+    base: Sequence[list[int]] = (),
+    assumptions: Sequence[int] = (),
+    deadline: float | None = None,
+    nvars: int | None = None,
+) -> bool:
+    """Do all groups, ``base`` and ``assumptions`` hold together?"""
+    formula, _ = _selected([], [*(c for g in groups for c in g), *base], assumptions, nvars)
     solver = SatSolver(formula, deadline)
     try:
-        if solver.solve([*assumptions, *selectors]):
-            return None
-        by_sel = {s: i for i, s in enumerate(selectors)}
-        core = [by_sel[lit] for lit in solver.core() if lit in by_sel]
-        kept: list[int] = []
-        for i, idx in enumerate(core):
-            trial = [*kept, *core[i + 1 :]]
-            if solver.solve([*assumptions, *(selectors[j] for j in trial)]):
-                kept.append(idx)
-            else:
-                # still unsat without idx: shrink to the new core at once
-                smaller = {by_sel[lit] for lit in solver.core() if lit in by_sel}
-                core[i + 1 :] = [j for j in core[i + 1 :] if j in smaller]
-                kept = [j for j in kept if j in smaller]
-        return sorted(kept)
+        return solver.solve(assumptions)
     finally:
         solver.delete()
 
 
-_MUS_ORIGIN = Origin("mus", "", "")
+def find_mus(
+    groups: Sequence[list[list[int]]],
+    base: Sequence[list[int]] = (),
+    assumptions: Sequence[int] = (),
+    deadline: float | None = None,
+    nvars: int | None = None,
+) -> Mus | None:
+    """The preferred minimal unsatisfiable subset of ``groups`` (indices),
+    given ``base`` and ``assumptions``; None if everything is satisfiable.
+
+    ``groups`` come most wanted first, and the answer is the MUS that uses
+    the earliest groups it can (lexicographically preferred): the shortest
+    unsatisfiable prefix is found by bisection (each unsatisfiable solve's
+    core narrows it), its last group belongs to every conflict within the
+    prefix, so it is kept and the search repeats on the groups before it.
+    About |MUS| x log(groups) small solves. If the deadline passes, the
+    unsatisfiable subset reached so far is returned, marked not minimal.
+    """
+    formula, selectors = _selected(groups, base, assumptions, nvars)
+    solver = SatSolver(formula, deadline)
+    position = {s: i for i, s in enumerate(selectors)}
+    try:
+        if solver.solve([*assumptions, *selectors]):
+            return None
+        kept: list[int] = []
+        rest = list(range(len(groups)))
+        try:
+            while True:
+                fixed = [*assumptions, *(selectors[i] for i in kept)]
+                if not solver.solve(fixed):
+                    return Mus(sorted(kept))
+                if solver.solve([*fixed, *(selectors[i] for i in rest)]):
+                    raise AssertionError("the groups kept and those left no longer conflict")
+                lo, hi = 0, _prefix_bound(solver, rest, position, len(rest))
+                while hi - lo > 1:  # fixed + rest[:lo] holds, fixed + rest[:hi] does not
+                    mid = (lo + hi) // 2
+                    if solver.solve([*fixed, *(selectors[i] for i in rest[:mid])]):
+                        lo = mid
+                    else:
+                        hi = _prefix_bound(solver, rest, position, mid)
+                kept.append(rest[hi - 1])
+                rest = rest[: hi - 1]
+        except SolveTimeout:
+            return Mus(sorted({*kept, *rest}), minimal=False)
+    finally:
+        solver.delete()
+
+
+def _prefix_bound(solver: SatSolver, rest: list[int], position: dict[int, int], hi: int) -> int:
+    """After an unsatisfiable solve over ``rest[:hi]`` (and the kept groups):
+    the shortest prefix that contains its core's groups."""
+    at = {g: k for k, g in enumerate(rest[:hi])}
+    used = [at[position[lit]] for lit in solver.core() if lit in position and position[lit] in at]
+    return max(used) + 1 if used else 1
+
+
+_MUS_ORIGIN = Origin(Rule.SELECTOR)
 
 
 def _max_var(groups: Sequence[list[list[int]]], base: Sequence[list[int]], assumptions: Sequence[int]) -> int:

@@ -29,15 +29,17 @@ from typing import cast
 
 from resolver.catalog import Catalog
 from resolver.encode.zones import svr4_shared_stems
-from resolver.errors import Fact, NoSolution, PublisherConfigError
-from resolver.explain import facts_from_conflict
+from resolver.errors import NoSolution, PublisherConfigError
+from resolver.explain import Explainer
 from resolver.fmri import DEPEND_SELF, Fmri
 from resolver.image_solver import ClassSolve, ImageRun, Packed, Selection
 from resolver.model import Brand, Dependency, DepType, Fleet, Image, Operation, Package
 from resolver.objective import Oracle, Unsatisfiable
 from resolver.patterns import StemIndex
+from resolver.plan import HeldBack
 from resolver.problem import ImageProblem, Request, SharedProblem, class_key, installed_packages
 from resolver.progress import Progress
+from resolver.reasons import PackageVar, ParentVar, ParentView, Rule, ZoneCut
 from resolver.sat import Origin
 from resolver.varcet import VarcetFilter
 from resolver.workers import Pool
@@ -120,7 +122,9 @@ class FleetSolver:
         self.requests = requests
         self.deadline = deadline
         self.stats: dict[str, float | int] = {}
-        self._nogood_source: dict[int, tuple[ImageRun, list[int]]] = {}
+        #: every explanation of the run (failures, held back, zones' cuts)
+        self.explainer = Explainer(catalog, index, deadline)
+        self._view: tuple[set[Fmri], dict[str, Package]] | None = None
 
     # -- building -------------------------------------------------------------------------
 
@@ -194,7 +198,7 @@ class FleetSolver:
         parent_set = {p.fmri for p in parent_pkgs.values()}
         try:
             selection = self._solve_zone(run, parent_set, parent.name, explain)
-        except NoSolution:
+        except NoSolution as first:
             request = self.requests[zone.name]
             if not (
                 zone.linked
@@ -205,9 +209,14 @@ class FleetSolver:
                 raise
             # pkg(5) retries an already out-of-sync zone ignoring its installed
             # packages' parent dependencies (ips-semantics 7.1)
+            # (when that fails too, the first attempt's explanation is the one
+            # to act on: it is the one with the zone's holds relaxed, 7.2)
             request.lax_parent = True
             run = self._runs([zone], parent, parent_candidates)[zone.name]
-            selection = self._solve_zone(run, parent_set, parent.name, explain)
+            try:
+                selection = self._solve_zone(run, parent_set, parent.name, explain)
+            except NoSolution:
+                raise first from None
         return FleetPlan({zone.name: selection}, self.stats)
 
     def _plan_from_global(self, gz: Image, explain: bool) -> FleetPlan:
@@ -245,7 +254,8 @@ class FleetSolver:
 
         def task(kind: str, arg: object, share: list[int], tick: Callable[[], None]) -> dict[int, object]:
             """In a worker: check ("check", per-class parent literals) or plan
-            ("solve", the global zone's final FMRIs) the zones it owns."""
+            ("solve": the global zone's final FMRIs and held-back packages) the
+            zones it owns."""
             out: dict[int, object] = {}
             for i in share:
                 run = zones[i]
@@ -255,7 +265,8 @@ class FleetSolver:
                     continue
                 try:
                     members = prepared.members[id(run)]
-                    selection = self._solve_zone(run, cast(set[Fmri], arg), gz_run.name, explain, members)
+                    gz_set, held = cast(tuple[set[Fmri], dict[str, HeldBack]], arg)
+                    selection = self._solve_zone(run, gz_set, gz_run.name, explain, members, held, gz_run)
                 except NoSolution as err:
                     out[i] = (False, err)
                     break  # a serial run stops at the first failure; the parent takes the lowest
@@ -269,7 +280,8 @@ class FleetSolver:
                 oracle = self._oracle(gz_run, zones, prepared.members, classes, pool)
             gz_selection = self._solve_global(gz_run, oracle, explain)
             gz_set = {p.fmri for p in gz_selection.final.values()}
-            results = pool.run("solve", gz_set, self.progress, "solving zones")
+            held = {h.stem: h for h in gz_selection.held_back}
+            results = pool.run("solve", (gz_set, held), self.progress, "solving zones")
         plan = FleetPlan({gz_run.name: gz_selection}, self.stats)
         outcomes = cast(dict[int, tuple[bool, object]], results)
         failed = sorted(i for i, (ok, _) in outcomes.items() if not ok)
@@ -295,6 +307,7 @@ class FleetSolver:
         pool: Pool,
     ) -> Oracle:
         memo: dict[tuple[tuple[int, ...], ...], dict[int, object]] = {}
+        class_of = [next(k for k, c in enumerate(classes) if c is run.cls) for run in zones]
 
         def oracle(model: list[int]) -> list[tuple[list[int], Origin]]:
             gz_set = self._final_set(gz_run, model)
@@ -308,13 +321,13 @@ class FleetSolver:
                     continue
                 assert isinstance(core, list)
                 clause = self._nogood(gz_run, run, core)
-                names = ", ".join(m.name for m in members[id(run)])
-                text = f"zone {names} cannot follow a global zone with " + (
-                    ", ".join(_lit_text(gz_run, -lit) for lit in clause) or "any plan"
-                )
-                origin = Origin("zone", "", text)
-                self._nogood_source[id(origin)] = (run, core)
-                cuts.append((clause, origin))
+                names = tuple(m.name for m in members[id(run)])
+                self.explainer.zone_runs[names] = run
+                lits = per_class[class_of[i]]
+                keys = run.cls.formula.keys
+                plan = tuple((cast(ParentVar, keys[abs(lit)]).fmri, lit > 0) for lit in core)
+                cut = ZoneCut(names, tuple(core), lits, plan)
+                cuts.append((clause, Origin(Rule.ZONE, gz_run.name, cut=cut)))
                 self.stats["zone-cuts"] = int(self.stats.get("zone-cuts", 0)) + 1
             return cuts
 
@@ -328,7 +341,8 @@ class FleetSolver:
         clause: list[int] = []
         for lit in core:
             key = keys[abs(lit)]
-            gz_var = gz_vars.get((gz_name, key[2]))  # type: ignore[index]
+            assert isinstance(key, ParentVar)
+            gz_var = gz_vars.get(PackageVar(gz_name, key.fmri))
             if lit > 0:
                 assert gz_var is not None
                 clause.append(-gz_var)
@@ -343,9 +357,9 @@ class FleetSolver:
         try:
             selection, opt = gz_run.optimise((), oracle)
         except Unsatisfiable:
-            raise self._no_solution(gz_run, {}, explain) from None
+            raise self.explainer.failure(gz_run, None, explain) from None
         try:
-            selection.held_back = gz_run.held_back(selection, opt, explain)
+            selection.held_back = self.explainer.held_back(gz_run, selection, opt, None, explain)
         finally:
             opt.close()
         return selection
@@ -359,53 +373,41 @@ class FleetSolver:
         parent: str,
         explain: bool,
         members: list[Image] | None = None,
+        held: dict[str, HeldBack] | None = None,
+        planned: ImageRun | None = None,
     ) -> Selection:
+        """A zone against a fixed global-zone plan: what the global zone has
+        installed, or (``planned``: its run) its plan in this operation."""
         lits = run.cls.parent_assumptions(parent_set)
         try:
             selection, opt = run.optimise(lits)
         except Unsatisfiable:
-            origins = _parent_origins(run, lits, parent)
-            raise self._no_solution(run, origins, explain, members) from None
+            view = self._parent_view(parent, parent_set, lits, held, planned)
+            raise self.explainer.failure(run, view, explain, members) from None
+        view = self._parent_view(parent, parent_set, lits, held, planned)
         try:
-            selection.held_back = run.held_back(selection, opt, explain)
+            selection.held_back = self.explainer.held_back(run, selection, opt, view, explain)
         finally:
             opt.close()
         return selection
 
-    # -- failures ------------------------------------------------------------------------
-
-    def _no_solution(
+    def _parent_view(
         self,
-        run: ImageRun,
-        extra: dict[int, Origin],
-        explain: bool,
-        members: list[Image] | None = None,
-    ) -> NoSolution:
-        image = run.name
-        names = ", ".join(m.name for m in members) if members else image
-        where = "the global zone" if run.problem.image.is_global else f"zone {names}"
-        head = f"{_asked(run.problem.request)} in {where}: no plan satisfies every rule"
-        if not explain:
-            return NoSolution(head, [], image=image)
-        assumptions = {**run.assumed.origins, **extra}
-        seeds = set(run.problem.request.proposed) | set(run.problem.installed)
-        origins = run.cls.finder().minimal(assumptions, seeds) or []
-        problems = {image: run.problem}
-        chain = [o for o in origins if o.rule != "parent-plan"]
-        facts = facts_from_conflict(chain, problems, image=image)
-        facts += [Fact("parent-plan", o.text, o.image) for o in origins if o.rule == "parent-plan"]
-        for origin in origins:
-            if origin.rule == "zone" and id(origin) in self._nogood_source:
-                facts.extend(self._zone_facts(*self._nogood_source[id(origin)]))
-        return NoSolution(head, facts, image=image)
-
-    def _zone_facts(self, zone: ImageRun, core: list[int]) -> list[Fact]:
-        parent = zone.problem.image.parent or ""
-        assumptions = {**zone.assumed.origins, **_parent_origins(zone, core, parent)}
-        origins = zone.cls.finder().minimal(assumptions, set(zone.problem.installed)) or []
-        chain = [o for o in origins if o.rule != "parent-plan"]
-        facts = facts_from_conflict(chain, {zone.name: zone.problem}, image=zone.name)
-        return facts + [Fact("parent-plan", o.text, o.image) for o in origins if o.rule == "parent-plan"]
+        parent: str,
+        parent_set: set[Fmri],
+        lits: list[int],
+        held: dict[str, HeldBack] | None,
+        planned: ImageRun | None,
+    ) -> ParentView:
+        """The global zone's plan as a zone's explanations see it (its
+        packages by stem are looked up once per plan)."""
+        if self._view is None or self._view[0] is not parent_set:
+            plan = {pkg.stem: pkg for f in parent_set if (pkg := self.catalog.get(f)) is not None}
+            self._view = (parent_set, plan)
+        request = planned.problem.request if planned is not None else None
+        return ParentView(
+            parent, self._view[1], lits, held=held or {}, planned=planned is not None, request=request
+        )
 
 
 _RETRIED = frozenset({"install", "update", "uninstall"})
@@ -433,35 +435,3 @@ def parent_dep_met(pkg: Package, dep: Dependency, parent: Mapping[str, Package])
     if have is None or (dep.fmri.publisher is not None and have.publisher != dep.fmri.publisher):
         return False
     return dep.fmri.version is None or have.fmri.version.key >= dep.fmri.version.key  # type: ignore[union-attr]
-
-
-def _parent_origins(run: ImageRun, lits: Sequence[int], parent: str) -> dict[int, Origin]:
-    keys = run.cls.formula.keys
-    out: dict[int, Origin] = {}
-    for lit in lits:
-        fmri = keys[abs(lit)][2]  # type: ignore[index]
-        text = (
-            f"the global zone's plan has {fmri.short()}"
-            if lit > 0
-            else f"the global zone's plan has no {fmri}"
-        )
-        out[lit] = Origin("parent-plan", parent, text)
-    return out
-
-
-def _asked(request: Request) -> str:
-    """What the request asked, as a person would say it."""
-    if request.update_all:
-        return "update"
-    if request.kind == "sync":
-        return "sync"
-    if request.kind == "uninstall":
-        return "uninstall " + " ".join(sorted(request.remove))
-    return f"{request.kind} " + " ".join(sorted(set(request.proposed_by.values()) or request.proposed))
-
-
-def _lit_text(run: ImageRun, lit: int) -> str:
-    key = run.cls.formula.keys[abs(lit)]
-    if isinstance(key, tuple) and len(key) >= 2 and isinstance(key[-1], Fmri):
-        return key[-1].short() if lit > 0 else f"not {key[-1].short()}"
-    return "?"

@@ -74,10 +74,17 @@ class VarcetFilter:
 
     def package_mismatch(self, pkg: Package) -> str | None:
         """Why ``pkg`` cannot be installed here (a declared variant), or None."""
+        mismatch = self.variant_mismatch(pkg)
+        if mismatch is None:
+            return None
+        name, values, have = mismatch
+        return f"{pkg.fmri.short()} supports {name}={','.join(values)}, but the image has {name}={have}"
+
+    def variant_mismatch(self, pkg: Package) -> tuple[str, tuple[str, ...], str] | None:
+        """The variant that keeps ``pkg`` out of the image: its name, the
+        values the package declares and the image's value; or None."""
         for name, values in pkg.variants:
             have = self.variants.get(name)
             if have is not None and have not in values:
-                return (
-                    f"{pkg.fmri.short()} supports {name}={','.join(values)}, but the image has {name}={have}"
-                )
+                return name, values, have
         return None

@@ -55,6 +55,8 @@ def check_output(argv: Sequence[str], out: str) -> None:
         return
     fmt = argv[argv.index("--format") + 1]
     document = {"json": "", "pkg-parsable": "pkg-parsable"}.get(fmt)
+    if document == "" and argv[0] == "why":
+        document = "why"
     if document is None:
         return
     text = out

@@ -204,7 +204,7 @@ def test_nested_zone_is_an_input_error(run_cli: RunCli, tmp_path: Path) -> None:
     fleet = write_fleet(tmp_path, images)
     run = run_cli("lint", fleet)
     assert run.code == 1
-    assert f"{fleet}:" in run.out and '[[image]] #3 "z2", key \'parent\'' in run.out
+    assert f"{fleet}:" in run.out and "[[image]] #3 \"z2\", key 'parent'" in run.out
     assert "zones do not nest" in run.out
     assert run_cli("update", "-r", "--fleet", fleet, "--no-cache").code == 1
     assert run_cli("audit", "--fleet", fleet, "--no-cache").code == 1
@@ -216,9 +216,7 @@ def test_nested_zone_is_an_input_error(run_cli: RunCli, tmp_path: Path) -> None:
 
 def unknown_gz_fleet(tmp_path: Path) -> str:
     """The global zone has sys@3.0, which no source holds; the zone has sys@1.0."""
-    return write_fleet(
-        tmp_path, [image("global", ["sys@3.0"]), zone("z1", "lipkg", ["sys@1.0"])]
-    )
+    return write_fleet(tmp_path, [image("global", ["sys@3.0"]), zone("z1", "lipkg", ["sys@1.0"])])
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ TEXTS = [
     "set name=pkg.fmri value=pkg://p/a@1.0\nset name=pkg.summary value='it''s \"quoted\" \\\\ here'\n",
     "set name=pkg.fmri value=pkg://p/a@1.0\nset name=pkg.summary value=\"'''triple'''\"\n",
     "set name=pkg.fmri value=pkg://p/a@1.0\nset name=pkg.summary value=caf\u00e9\u2603\tend'",
-    "set name=pkg.fmri value=pkg://p/a@1.0\nset name=pkg.summary value=\"del\x7f and \x01 bell\"\r\n",
+    'set name=pkg.fmri value=pkg://p/a@1.0\nset name=pkg.summary value="del\x7f and \x01 bell"\r\n',
 ]
 
 

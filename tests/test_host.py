@@ -336,4 +336,3 @@ def test_the_fixture_script_is_deterministic(tmp_path: Path) -> None:
         return out
 
     assert tree(first) == tree(second)
-

@@ -286,8 +286,10 @@ def _state(root: Path) -> Path:
     ("fmri", "pattern"),
     [
         ("pkg:/web/server/haproxy@2.8", "web/server/haproxy@2.8"),
-        ("pkg://extra/web/server/haproxy@2.8.1,5.11-151046.0:20230501T000000Z",
-         "web/server/haproxy@2.8.1,5.11-151046.0:20230501T000000Z"),
+        (
+            "pkg://extra/web/server/haproxy@2.8.1,5.11-151046.0:20230501T000000Z",
+            "web/server/haproxy@2.8.1,5.11-151046.0:20230501T000000Z",
+        ),
         ("web/server/haproxy@2.8,5.11", "web/server/haproxy@2.8,5.11"),
         ("pkg:/web/server/haproxy", "web/server/haproxy"),
     ],
@@ -300,7 +302,7 @@ def test_frozen_fmris_become_patterns(host_copy: Path, fmri: str, pattern: str) 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('[2, {}]', "frozen_dict version 2: zonesolve reads version 1"),
+        ("[2, {}]", "frozen_dict version 2: zonesolve reads version 1"),
         ('{"a": 1}', "not a pkg(5) frozen_dict file (want [1, {stem: [fmri, comment, time]}])"),
         ('[1, {"x": [7, null, 0]}]', "package 'x': the frozen FMRI must be a string, not 7"),
         ('[1, {"x": ["pkg:/x@1..2", null, 0]}]', "package 'x': bad release '1..2'"),

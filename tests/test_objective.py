@@ -111,6 +111,7 @@ def test_satisfy_most_keeps_the_most(problem: Problem, data: st.DataObject) -> N
     n = sum(len(lad) for lad in ladders)
     lit = st.integers(1, n).flatmap(lambda x: st.sampled_from([x, -x]))
     wanted = data.draw(st.lists(lit, min_size=1, max_size=5, unique_by=abs))
+
     def kept(true: set[int]) -> tuple[bool, ...]:
         return tuple((abs(w) in true) == (w > 0) for w in wanted)
 

@@ -169,7 +169,12 @@ def test_json_errors_carry_explanations_and_open_bundles() -> None:
         "text": "install web/app@2.0 was requested",
         "image": "global",
         "package": "web/app",
+        "dependency": None,
+        "versions": [],
+        "zones": [],
+        "setting": None,
     }
+    assert error["fixes"] == [] and error["zones"] == []
     bundle = InputErrors([InputError("bad", Location("a.p5m", 1, 2)), InputError("worse")])
     result = Result(Operation(Verb.UPDATE), Outcome.FAIL, errors=[bundle])
     assert [e["message"] for e in json.loads(render.to_json(result))["errors"]] == [

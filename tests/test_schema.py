@@ -88,8 +88,19 @@ def _failure() -> dict[str, Any]:
                 "message": "install foo in the global zone: no plan satisfies every rule",
                 "image": "global",
                 "explanation": [
-                    {"rule": "require", "text": "foo requires bar", "image": "global", "package": None}
+                    {
+                        "rule": "require",
+                        "text": "foo@1.0 requires bar, but no source has bar",
+                        "image": "global",
+                        "package": "pkg://test/foo@1.0",
+                        "dependency": "require bar",
+                        "versions": [],
+                        "zones": [],
+                        "setting": None,
+                    }
                 ],
+                "fixes": [],
+                "zones": [],
             }
         ],
     }
@@ -160,7 +171,26 @@ def test_pkg_parsable_document(run_cli: RunCli) -> None:
     assert not validator("pkg-parsable").is_valid(obj)
 
 
-def test_why_and_site_are_reserved() -> None:
-    """Nothing validates as why or site until those commands define their documents."""
-    assert not validator("why").is_valid({})
+def test_why_document(run_cli: RunCli) -> None:
+    """zonesolve why --format json has its own document; a broken one is refused."""
+    run = run_cli("why", "web/server/haproxy", "--fleet", str(DEMO), "--format", "json", "--no-cache")
+    obj = json.loads(run.out)
+    assert validator("why").is_valid(obj)
+    assert not validator("result").is_valid(obj)
+    image = obj["why"]["images"]["global"]
+    broken = copy.deepcopy(obj)
+    next(iter(broken["why"]["images"].values()))["because"] = [{"rule": "require", "text": "x"}]
+    assert not validator("why").is_valid(broken)
+    assert image["because"], "haproxy is installed in the global zone: something keeps it there"
+
+
+def test_every_rule_is_in_the_schema() -> None:
+    """A step's rule is one of resolver.reasons.Rule, all of them listed."""
+    from resolver.reasons import Rule
+
+    assert schema()["$defs"]["rule"]["enum"] == [r.value for r in Rule]
+
+
+def test_site_is_reserved() -> None:
+    """Nothing validates as site: each host's document is a result (checked per host)."""
     assert not validator("site").is_valid({})

@@ -1,18 +1,18 @@
 """What one image adds to its class's shared formula, as assumptions.
 
 Each assumption literal comes with the Origin that says, for this image, why
-it holds: "X is installed and stays installed", "the request: install Y",
-"excluded by a freeze on Z", ... An image therefore costs a list of literals,
-not a formula, and a conflict reads back through these origins.
+it holds (as data: the rule, the package, the Reason): X is installed and
+stays installed, the request installs Y, a freeze on Z excludes Z@2, ... An
+image therefore costs a list of literals, not a formula, and a conflict reads
+back through these origins (resolver.explain).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from resolver.encode.context import ClassEncoding
 from resolver.model import DepType, Package
 from resolver.problem import ImageProblem
+from resolver.reasons import Reason, Rule
 from resolver.sat import Origin
 
 
@@ -40,10 +40,10 @@ class Assumptions:
         if -lit not in self.origins:
             self.origins.setdefault(lit, origin)
 
-    def _exclude(self, pkg: Package, why: str, into: set[int]) -> None:
+    def _exclude(self, pkg: Package, why: Reason, into: set[int]) -> None:
         lit = self.enc.x(pkg)
         into.add(lit)
-        self._add(-lit, Origin("excluded", self.name, f"{pkg.fmri.short()}: {why}", stems=()))
+        self._add(-lit, Origin(why.rule, self.name, pkg, stems=(pkg.stem,), reason=why))
 
     def _build(self) -> None:
         self._presence()
@@ -59,12 +59,9 @@ class Assumptions:
         for stem, pkg in sorted(p.installed.items()):
             enc.live(stem)  # made now: the least-change stage asks for it during the search
             if stem not in p.removals and stem not in p.request.proposed and stem not in p.may_go:
-                say = _installed_text(pkg)
-                self._add(enc.present(stem), Origin("installed", name, say, pkg, stems=(stem,)))
+                self._add(enc.present(stem), Origin(Rule.INSTALLED, name, pkg, stems=(stem,)))
         for stem in sorted(p.request.proposed):
-            pattern = p.request.proposed_by.get(stem, stem)
-            text = f"the request: {p.request.kind} '{pattern}' in image {name}"
-            self._add(enc.present(stem), Origin("request", name, text, stems=(stem,)))
+            self._add(enc.present(stem), Origin(Rule.REQUEST, name, stems=(stem,)))
 
     def _floors(self) -> None:
         """No version older than the installed one, unless a downgrade is allowed."""
@@ -75,7 +72,7 @@ class Assumptions:
             k, older = enc.below(inst)
             if not k:
                 continue
-            origin = Origin("installed", self.name, _note(p, stem), inst)
+            origin = Origin(Rule.NO_DOWNGRADE, self.name, inst, stems=(stem,))
             if p.downgrades.get(stem) or stem in p.request.proposed:
                 for v in enc.shared.candidates[stem][:k]:  # downgrades allowed: one by one
                     if p.older_than_installed(v):
@@ -131,7 +128,7 @@ class Assumptions:
         """Group targets this image opted out of, or may not install at all."""
         p, enc = self.problem, self.enc
         opted = p.avoid | p.request.reject | p.request.remove  # uninstalling a group target opts out
-        origin = Origin("selector", self.name, "")
+        origin = Origin(Rule.SELECTOR, self.name)
         for stem, kind in enc.sorted_group_targets():
             versions = enc.versions(stem)
             if stem in opted:
@@ -154,7 +151,7 @@ class Assumptions:
                 not any(v.obsolete for v in enc.shared.candidates.get(s, ())) for s in remaining
             )
             lit = enc.drop_obsolete(stems)
-            self._add(lit if drop else -lit, Origin("selector", self.name, ""))
+            self._add(lit if drop else -lit, Origin(Rule.SELECTOR, self.name, stems=stems))
 
     def ladder(self, stem: str) -> list[int]:
         """This image's candidates of ``stem`` as literals, least preferred
@@ -168,11 +165,3 @@ class Assumptions:
 
 def _multi_publisher(versions: list[Package], inst: Package) -> bool:
     return len({p.publisher for p in versions}) > 1
-
-
-def _installed_text(pkg: Package) -> Callable[[], str]:
-    return lambda: f"{pkg.fmri.short()} is installed and must stay installed (at this or another version)"
-
-
-def _note(problem: ImageProblem, stem: str) -> Callable[[], str]:
-    return lambda: problem.note(stem) or ""

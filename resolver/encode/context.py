@@ -1,8 +1,9 @@
 """The encoding of one class of images: the shared formula and its variables.
 
-Variable keys are readable: ``(class, fmri)`` for "the image has this
-package version installed", ``("^", parent, fmri)`` for "the parent image has
-it" (linked and SVR4 zones refer to the global zone only through these).
+Variable keys say what a variable means (resolver.reasons):
+``PackageVar(class, fmri)`` for "the image has this package version
+installed", ``ParentVar(parent, fmri)`` for "the parent image has it" (linked
+and SVR4 zones refer to the global zone only through these).
 
 Numbering is fixed when the class is encoded: the class's candidates are
 variables 1..N, in candidate order (stems by name, versions oldest first),
@@ -25,12 +26,12 @@ from collections.abc import Callable
 from functools import cached_property
 
 from resolver.fmri import Version
-from resolver.model import DepType, Package
+from resolver.model import Dependency, DepType, Package
 from resolver.problem import SharedProblem
+from resolver.reasons import PackageVar, ParentVar, Rule
 from resolver.sat import Formula, Origin
 
-PARENT = "^"
-_SILENT = "selector"  # rule of clauses whose meaning the assumption states
+_SILENT = Rule.SELECTOR  # rule of clauses whose meaning the assumption states
 
 
 class ClassEncoding:
@@ -43,6 +44,7 @@ class ClassEncoding:
         self.name = name
         self.parent = parent
         self._lits: dict[int, int] = {}
+        self._parent_lits: dict[int, int] = {}
         self._cache: dict[tuple[object, ...], list[int]] = {}
         self._selectors: dict[tuple[str, str, int], int] = {}
         self._pins: dict[tuple[str, str, Version], int] = {}
@@ -64,7 +66,7 @@ class ClassEncoding:
         assert self.formula.nvars == 0, "candidates are numbered first"
         for stem in sorted(self.shared.candidates):
             for pkg in self.shared.candidates[stem]:
-                self._lits[id(pkg)] = self.formula.var((self.name, pkg.fmri))
+                self._lits[id(pkg)] = self.formula.var(PackageVar(self.name, pkg.fmri))
                 self.packages.append(pkg)
 
     @cached_property
@@ -107,9 +109,12 @@ class ClassEncoding:
         return got
 
     def in_parent(self, pkg: Package) -> int:
-        """Literal: the parent image has ``pkg`` installed."""
-        assert self.parent is not None
-        return self.formula.var((PARENT, self.parent, pkg.fmri))
+        """Literal: the parent image has ``pkg`` installed (memoised per package)."""
+        got = self._parent_lits.get(id(pkg))
+        if got is None:
+            assert self.parent is not None
+            got = self._parent_lits[id(pkg)] = self.formula.var(ParentVar(self.parent, pkg.fmri))
+        return got
 
     def lits(self, key: tuple[object, ...], make: Callable[[], list[Package]]) -> list[int]:
         """Literals of a candidate set, memoised by ``key`` (shared by many deps)."""
@@ -120,9 +125,14 @@ class ClassEncoding:
         return got
 
     def origin(
-        self, rule: str, text: str | Callable[[], str], pkg: Package | None = None, **kw: object
+        self,
+        rule: Rule,
+        pkg: Package | None = None,
+        dep: Dependency | None = None,
+        stems: tuple[str, ...] = (),
     ) -> Origin:
-        return Origin(rule, "", text, pkg, **kw)  # type: ignore[arg-type]
+        """The origin of clauses the class shares (no image of its own)."""
+        return Origin(rule, "", pkg, dep, stems)
 
     def add(self, clause: list[int], origin: Origin) -> None:
         self.formula.add(clause, origin)
@@ -143,7 +153,7 @@ class ClassEncoding:
 
         def build(sel: int) -> None:
             lits = [self.x(p) for p in self.shared.candidates.get(stem, ())]
-            self.add([-sel, *lits], Origin(_SILENT, "", "", stems=(stem,)))
+            self.add([-sel, *lits], Origin(_SILENT, stems=(stem,)))
 
         return self._selector("present", stem, 0, build)
 
@@ -152,7 +162,7 @@ class ClassEncoding:
 
         def build(sel: int) -> None:
             lits = [self.x(p) for p in self.shared.candidates.get(stem, ()) if not p.obsolete]
-            self.add([-sel, *lits], Origin(_SILENT, "", ""))
+            self.add([-sel, *lits], Origin(_SILENT, stems=(stem,)))
 
         return self._selector("live", stem, 0, build)
 
@@ -161,9 +171,10 @@ class ClassEncoding:
 
         def build(sel: int) -> None:
             self.any_of_stems.append(stem)
+            origin = Origin(_SILENT, stems=(stem,))
             for p in self.shared.candidates.get(stem, ()):
                 if not p.obsolete:
-                    self.add([-self.x(p), sel], Origin(_SILENT, "", ""))
+                    self.add([-self.x(p), sel], origin)
 
         return self._selector("any", stem, 0, build)
 
@@ -174,7 +185,7 @@ class ClassEncoding:
         sel = self._pins.get(key)
         if sel is None:
             sel = self._pins[key] = self.formula.fresh()
-            origin = Origin(_SILENT, "", "", stems=(stem,))
+            origin = Origin(_SILENT, stems=(stem,))
             for p in self.shared.candidates.get(stem, ()):
                 if not p.fmri.version.matches(version):  # type: ignore[union-attr]
                     self.add([-sel, -self.x(p)], origin)
@@ -186,7 +197,7 @@ class ClassEncoding:
         versions = self.shared.candidates[stem]
 
         def build(sel: int) -> None:
-            origin = Origin(_SILENT, "", "", stems=(stem,))
+            origin = Origin(_SILENT, stems=(stem,))
             self.add([-sel, -self.x(versions[k - 1])], origin)
             if k > 1:
                 self.add([-sel, self.floor(stem, k - 1)], origin)
@@ -244,4 +255,3 @@ class ClassEncoding:
             and self.shared.linked
             and any(d.type is DepType.PARENT for d in self.shared.deps(pkg))
         )
-

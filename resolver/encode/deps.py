@@ -2,7 +2,7 @@
 
 Notation: ``P`` is "the package carrying the dependency is installed", ``Tᵢ``
 the candidate versions of the target. Every clause is recorded with its
-origin (package, dependency, image) so that a conflict reads as rules.
+origin (rule, package, dependency) so that a conflict reads as rules.
 ``origin`` and ``parent`` dependencies produce no clause here: origin is a
 static exclusion (resolver.problem) and parent is a zone rule
 (resolver.encode.zones).
@@ -16,11 +16,8 @@ from resolver.encode.context import ClassEncoding as ImageEncoding
 from resolver.encode.zones import availability
 from resolver.fmri import Fmri
 from resolver.model import Dependency, DepType, Package
+from resolver.reasons import Rule, version_lock_facet
 from resolver.sat import Origin
-
-
-def _at_least(fmri: Fmri) -> str:
-    return fmri.short() + (" or newer" if fmri.version else "")
 
 
 def encode_require(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
@@ -31,9 +28,7 @@ def encode_require(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
         ("ge", t.stem, t.version, False),
         lambda: enc.shared.at_least(t.stem, t.version, obsolete_ok=False),
     )
-    origin = enc.origin(
-        "require", lambda: f"{pkg.fmri.short()} requires {_at_least(t)}", pkg, dep=dep, stems=(t.stem,)
-    )
+    origin = enc.origin(Rule.REQUIRE, pkg, dep)
     enc.add([-enc.x(pkg), *lits], origin)
     _implied_by_require(enc, [-enc.x(pkg)], t, lits, origin)
 
@@ -63,12 +58,7 @@ def encode_require_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
             ("ge", t.stem, t.version, False),
             lambda t=t: enc.shared.at_least(t.stem, t.version, obsolete_ok=False),  # type: ignore[misc]
         )
-    text = f"{pkg.fmri.short()} requires one of " + ", ".join(_at_least(t) for t in dep.fmris)
-    stems = tuple(t.stem for t in dep.fmris)
-    enc.add(
-        [-enc.x(pkg), *dict.fromkeys(lits)],
-        enc.origin("require-any", text, pkg, dep=dep, stems=stems),
-    )
+    enc.add([-enc.x(pkg), *dict.fromkeys(lits)], enc.origin(Rule.REQUIRE_ANY, pkg, dep))
 
 
 def encode_optional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
@@ -77,12 +67,7 @@ def encode_optional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     if t.version is None:
         return
     older = [p for p in enc.shared.candidates.get(t.stem, ()) if p.fmri.version < t.version]  # type: ignore[operator]
-    origin = enc.origin(
-        "optional",
-        f"{pkg.fmri.short()} needs {t.stem}, if installed, at {_at_least(t)}",
-        pkg,
-        dep=dep,
-    )
+    origin = enc.origin(Rule.OPTIONAL, pkg, dep)
     for other in older:
         enc.add([-enc.x(pkg), -enc.x(other)], origin)
 
@@ -91,8 +76,7 @@ def encode_exclude(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     """exclude T@v — for each candidate T ≥ v (every T if unversioned): ¬P ∨ ¬T."""
     t = dep.fmri
     hit = enc.shared.at_least(t.stem, t.version, obsolete_ok=True)
-    what = _at_least(t) if t.version else f"any version of {t.stem}"
-    origin = enc.origin("exclude", f"{pkg.fmri.short()} cannot be installed with {what}", pkg, dep=dep)
+    origin = enc.origin(Rule.EXCLUDE, pkg, dep)
     for other in hit:
         if other is not pkg:
             enc.add([-enc.x(pkg), -enc.x(other)], origin)
@@ -105,13 +89,8 @@ def encode_incorporate(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
     t = dep.fmri
     if t.version is None:
         return
-    origin = enc.origin(
-        "incorporate",
-        lambda: f"{pkg.fmri.short()} incorporates {t.short()} (allows only {t.short()}*)",
-        pkg,
-        dep=dep,
-    )
-    enc.add([-enc.x(pkg), enc.pinned(t.stem, t.version)], origin)
+    rule = Rule.VERSION_LOCK if version_lock_facet(dep) else Rule.INCORPORATE
+    enc.add([-enc.x(pkg), enc.pinned(t.stem, t.version)], enc.origin(rule, pkg, dep))
 
 
 def encode_conditional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
@@ -124,20 +103,14 @@ def encode_conditional(enc: ImageEncoding, pkg: Package, dep: Dependency) -> Non
         ("ge", t.stem, t.version, False),
         lambda: enc.shared.at_least(t.stem, t.version, obsolete_ok=False),
     )
-    text = f"{pkg.fmri.short()} requires {_at_least(t)} when {_at_least(q)} is installed"
-    origin = enc.origin("conditional", text, pkg, dep=dep, stems=(t.stem,))
+    origin = enc.origin(Rule.CONDITIONAL, pkg, dep)
     for pred in enc.shared.at_least(q.stem, q.version, obsolete_ok=False):
         enc.add([-enc.x(pkg), -enc.x(pred), *targets], origin)
         _implied_by_require(enc, [-enc.x(pkg), -enc.x(pred)], t, targets, origin)
 
 
 def _group_clauses(
-    enc: ImageEncoding,
-    pkg: Package,
-    targets: list[Package],
-    text: str | Callable[[], str],
-    dep: Dependency,
-    stems: tuple[str, ...],
+    enc: ImageEncoding, pkg: Package, targets: list[Package], dep: Dependency, stems: tuple[str, ...]
 ) -> None:
     """¬P ∨ T₁ ∨ … ∨ Tₙ ∨ O, where the image sets the opt-out O when it avoids
     or rejects the target, or when versions survive its early exclusions
@@ -150,7 +123,7 @@ def _group_clauses(
     if not targets:
         return
     lits = [enc.x(p) for p in targets]
-    origin = enc.origin(dep.type.value, text, pkg, dep=dep, stems=stems)
+    origin = enc.origin(Rule(dep.type.value), pkg, dep, stems)
     conditions = [availability(enc, t) for t in targets]
     enc.add([-enc.x(pkg), *lits, _opted_out(enc, "plain", stems)], origin)
     conditional = dict.fromkeys(g for c in conditions if c for g in c)
@@ -166,7 +139,7 @@ def _opted_out(enc: ImageEncoding, kind: str, stems: tuple[str, ...]) -> int:
         return enc.optout(stems[0], kind)
     out = enc.formula.fresh()
     for stem in stems:
-        enc.add([-out, enc.optout(stem, kind)], enc.origin("selector", ""))
+        enc.add([-out, enc.optout(stem, kind)], enc.origin(Rule.SELECTOR, stems=stems))
     return out
 
 
@@ -175,7 +148,7 @@ def encode_group(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     unless the image opted out of T (see ``_group_clauses``)."""
     stem = dep.fmri.stem
     targets = list(enc.shared.candidates.get(stem, ()))
-    _group_clauses(enc, pkg, targets, lambda: f"{pkg.fmri.short()} groups {stem}", dep, (stem,))
+    _group_clauses(enc, pkg, targets, dep, (stem,))
 
 
 def encode_group_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
@@ -187,12 +160,11 @@ def encode_group_any(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     per_stem = {s: v for s, v in per_stem.items() if v}
     stems = tuple(sorted(per_stem))
     targets = [p for v in per_stem.values() for p in v]
-    text = f"{pkg.fmri.short()} groups one of " + ", ".join(stems)
-    _group_clauses(enc, pkg, targets, text, dep, stems)
+    _group_clauses(enc, pkg, targets, dep, stems)
     live = [p for p in targets if not p.obsolete]
     if len(live) < len(targets) and len(stems) >= 2:
         drop = enc.drop_obsolete(stems)
-        origin = enc.origin(dep.type.value, text, pkg, dep=dep, stems=stems)
+        origin = enc.origin(Rule.GROUP_ANY, pkg, dep, stems)
         enc.add([-enc.x(pkg), -drop, *(enc.x(p) for p in live), _opted_out(enc, "plain", stems)], origin)
 
 

@@ -8,6 +8,7 @@ Preferences (newest, least change) are in resolver.objective.
 from __future__ import annotations
 
 from resolver.encode.context import ClassEncoding
+from resolver.reasons import Rule
 
 
 def encode_one_version_per_stem(enc: ClassEncoding) -> None:
@@ -15,5 +16,5 @@ def encode_one_version_per_stem(enc: ClassEncoding) -> None:
     for stem in sorted(enc.shared.candidates):
         versions = enc.shared.candidates[stem]
         if len(versions) > 1:
-            origin = enc.origin("one-version", f"only one version of {stem} can be installed")
+            origin = enc.origin(Rule.ONE_VERSION, stems=(stem,))
             enc.formula.at_most_one([enc.x(p) for p in versions], origin)

@@ -1,7 +1,7 @@
 """Zone rules as clauses: how a zone refers to its global zone.
 
 A zone's formula talks about the global zone only through "parent" literals
-``("^", parent, fmri)``: "the global zone has this exact package version". A
+(``ParentVar(parent, fmri)``): "the global zone has this exact package version". A
 joint solve links them to the global zone's own variables (same fmri); a zone
 checked against a fixed global plan assumes their values. Either way the zone
 sees the global zone only through these interface literals.
@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from resolver.encode.context import ClassEncoding as ImageEncoding
 from resolver.fmri import DEPEND_SELF
 from resolver.model import Brand, Dependency, DepType, Package
+from resolver.reasons import Rule
 
 
 def encode_parent_dependencies(enc: ImageEncoding) -> None:
@@ -63,21 +64,7 @@ def availability(enc: ImageEncoding, pkg: Package) -> list[int] | None:
 
 def _encode_parent(enc: ImageEncoding, pkg: Package, dep: Dependency) -> None:
     """parent — ¬P ∨ G(…): see ``parent_lits``."""
-    enc.add(
-        [-enc.x(pkg), *parent_lits(enc, pkg, dep)],
-        enc.origin("parent", lambda: _parent_text(pkg, dep), pkg, dep=dep),
-    )
-
-
-def _parent_text(pkg: Package, dep: Dependency) -> str:
-    if dep.fmri.stem == DEPEND_SELF:
-        return (
-            f"{pkg.fmri.short()} in a zone must match the global zone: "
-            f"the global zone must have exactly {pkg.fmri}"
-        )
-    target = dep.fmri
-    newer = " or newer" if target.version else ""
-    return f"{pkg.fmri.short()} in a zone needs {target.short()}{newer} in the global zone"
+    enc.add([-enc.x(pkg), *parent_lits(enc, pkg, dep)], enc.origin(Rule.PARENT, pkg, dep))
 
 
 def svr4_shared_stems(parent_candidates: Mapping[str, Sequence[Package]]) -> frozenset[str]:
@@ -102,11 +89,7 @@ def encode_svr4_zone(enc: ImageEncoding, parent_candidates: Mapping[str, Sequenc
 
 def _allzones(enc: ImageEncoding, stem: str, mine: Sequence[Package], theirs: Sequence[Package]) -> None:
     """ALLZONES — for each version V: Z(V) ↔ G(V) (in every native zone, same version)."""
-    text = (
-        f"{stem} has SUNW_PKG_ALLZONES=true: every zone has it exactly when the global zone does, "
-        "at its version"
-    )
-    origin = enc.origin("svr4-allzones", text, stems=(stem,))
+    origin = enc.origin(Rule.SVR4_ALLZONES, stems=(stem,))
     mine_ids = {id(p) for p in mine}
     for pkg in mine:
         enc.add([-enc.x(pkg), enc.in_parent(pkg)], origin)
