@@ -24,7 +24,7 @@ import pytest
 
 from resolver import conflict as conflict_module
 from resolver.catalog import Catalog
-from resolver.errors import NoSolution
+from resolver.errors import NoSolution, SolveTimeout
 from resolver.manifest import parse_package
 from resolver.model import Image, Operation, Package, Publisher, Verb
 from resolver.patterns import StemIndex
@@ -37,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_scenarios import FILES, load_scenario
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from conftest import RunCli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,6 +132,28 @@ def test_find_mus_returns_a_minimal_subset_in_preference_order() -> None:
     groups = [[[4]], [[1]], [[-1, 2]], [[5]], [[-2, 3]], [[-3]], [[-4, 5]]]
     mus = find_mus(groups)
     assert mus is not None and mus.minimal and mus.indices == [1, 2, 4, 5]
+
+
+def test_find_mus_at_the_deadline_returns_the_conflict_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--timeout: when the deadline passes mid-search, the unsatisfiable
+    subset reached so far comes back (marked not minimal), not an error."""
+    from resolver import sat
+
+    real = sat.SatSolver.solve
+    calls = itertools.count()
+
+    def solve(self: sat.SatSolver, assumptions: Sequence[int] = ()) -> bool:
+        if next(calls) >= 3:
+            raise SolveTimeout("the time limit (--timeout) was reached while solving")
+        return real(self, assumptions)
+
+    monkeypatch.setattr(sat.SatSolver, "solve", solve)
+    groups = [[[4]], [[1]], [[-1, 2]], [[5]], [[-2, 3]], [[-3]], [[-4, 5]]]
+    mus = find_mus(groups)
+    assert mus is not None and not mus.minimal
+    assert {1, 2, 4, 5} <= set(mus.indices), "the best-so-far subset still holds the whole conflict"
+    monkeypatch.undo()
+    assert not satisfiable([groups[i] for i in mus.indices])
 
 
 def test_a_chain_beyond_the_search_radius_is_reported_not_narrowed(
